@@ -1,0 +1,50 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+
+.PHONY: run test lint typecheck bench install browser lock clean
+
+# Recreated when the pinned set changes; pip reuses what is already there.
+$(STAMP): requirements/dev.in requirements/constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==25.3"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.in -c requirements/constraints.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## run: start the local cloud, deploy template.yaml, run every service on sample streams (ARGS=--once to exit)
+run: install
+	$(BIN)/python -m local $(ARGS)
+
+## test: lint and run the whole test suite
+test: install browser
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(ARGS)
+
+## browser: Debian's Chromium for the browser tests (Playwright cannot download browsers here)
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "warning: could not install chromium; browser tests will say why they skip"; \
+	  else echo "warning: not root, cannot apt-get install chromium; browser tests will say why they skip"; fi; }
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy shared local services
+
+## bench: every benchmark in bench/ (prints figures; asserts nothing on time)
+bench: install
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+## lock: re-pin the full dependency set after changing requirements/dev.in
+lock: install
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^pitwall' > requirements/constraints.txt
+
+clean:
+	rm -rf $(VENV) .local .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,265 @@
+"""The local cloud: moto server + emulators + the template's stack + the function runner.
+
+Example::
+
+    with LocalCloud(Path("template.yaml")) as cloud:
+        cloud.client("events").put_events(...)
+        requests.post(cloud.api_url + "/estimates/endpoint", ...)
+
+Everything listens on 127.0.0.1. Port 0 picks free ports (tests); `make run` uses fixed ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from werkzeug.serving import make_server
+
+from local import moto_patches
+from local.provision import REGION, Translation, deploy, translate
+from local.runner import FunctionSpec, Runner
+from local.runner.sources.api_gateway import ApiGateway, routes_from_template
+from local.runner.sources.kinesis import KinesisPoller
+from local.runner.sources.sqs import SqsPoller
+
+log = logging.getLogger("pitwall.local")
+ROOT = Path(__file__).resolve().parent.parent
+CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}  # noqa: S105 - moto accepts any
+
+
+@dataclass
+class Ports:
+    """Where each part listens; 0 = any free port."""
+
+    moto: int = 0
+    api: int = 0
+    comprehend: int = 0
+    firehose: int = 0
+    a2i: int = 0
+    dashboard: int = 0
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something already listens on host:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex((host, port)) == 0
+
+
+@dataclass
+class Emulator:
+    """An emulator served by the local cloud: a WSGI app and the endpoint variable that routes to it."""
+
+    name: str
+    endpoint_variable: str | None
+    build: Callable[[LocalCloud], Any]
+    port_attribute: str
+    server: Any = None
+    url: str = ""
+
+
+class _WsgiServer:
+    def __init__(self, app: Any, host: str, port: int, name: str) -> None:
+        self.server = make_server(host, port, app, threaded=True)
+        self.url = f"http://{host}:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name=name, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+@dataclass
+class LocalCloud:
+    """Starts, deploys and runs the whole system on this machine; see the module docstring."""
+
+    template: Path = ROOT / "template.yaml"
+    ports: Ports = field(default_factory=Ports)
+    stack_name: str = "pitwall"
+    parameters: dict[str, str] = field(default_factory=dict)
+    log_dir: Path = ROOT / ".local" / "logs"
+    concurrency: dict[str, int] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    emulator_settings: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.moto: Any = None
+        self.moto_url = ""
+        self.translation: Translation | None = None
+        self.resources: dict[str, str] = {}
+        self.runner: Runner | None = None
+        self.gateway: ApiGateway | None = None
+        self.pollers: list[Any] = []
+        self.emulators: dict[str, Emulator] = {}
+        self.servers: list[_WsgiServer] = []
+        self._clients: dict[str, Any] = {}
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def start(self) -> LocalCloud:
+        from moto.server import ThreadedMotoServer
+
+        moto_patches.apply()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.moto = ThreadedMotoServer(ip_address=self.host, port=self.ports.moto or _free_port(), verbose=False)
+        self.moto.start()
+        host, port = self.moto.get_host_and_port()
+        self.moto_url = f"http://{host}:{port}"
+        self.translation = translate(self.template, self.parameters)
+        self.resources = deploy(self.translation, stack_name=self.stack_name,
+                                cloudformation=self.client("cloudformation"), s3=self.client("s3"))
+        self._start_emulators(before_functions=True)
+        self.runner = Runner(self._function_specs())
+        self.gateway = ApiGateway(self.runner, routes_from_template(self.translation.sam), self.host, self.ports.api)
+        self.gateway.start()
+        self._start_pollers()
+        self._start_emulators(before_functions=False)
+        return self
+
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        if self.gateway is not None:
+            self.gateway.stop()
+        for server in self.servers:
+            server.stop()
+        if self.runner is not None:
+            self.runner.stop()
+        if self.moto is not None:
+            self.moto.stop()
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- what callers use ---------------------------------------------------------------------
+    @property
+    def api_url(self) -> str:
+        assert self.gateway is not None, "the local cloud is not started"
+        return self.gateway.url
+
+    def endpoint(self, service: str) -> str:
+        """The URL a boto3 client of `service` should use (moto, or the service's emulator)."""
+        for emulator in self.emulators.values():
+            if emulator.endpoint_variable and emulator.endpoint_variable.endswith("_" + _env_id(service)):
+                return emulator.url
+        return self.moto_url
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for `service` pointed at the local cloud (cached)."""
+        if service not in self._clients:
+            self._clients[service] = boto3.session.Session().client(
+                service, endpoint_url=self.endpoint(service), region_name=REGION,
+                config=Config(retries={"mode": "standard", "max_attempts": 3}), **CREDENTIALS,
+            )
+        return self._clients[service]
+
+    def physical_id(self, logical_id: str) -> str:
+        """The physical id (name, URL or ARN, as CloudFormation's Ref gives it) of a template resource."""
+        try:
+            return self.resources[logical_id]
+        except KeyError:
+            raise KeyError(f"no resource {logical_id!r} in the local stack") from None
+
+    def base_environment(self) -> dict[str, str]:
+        """Variables every function gets locally: endpoints, region, fake credentials."""
+        env = {
+            "AWS_ENDPOINT_URL": self.moto_url,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "PITWALL_LOCAL": "1",
+        }
+        for emulator in self.emulators.values():
+            if emulator.endpoint_variable and emulator.url:
+                env[emulator.endpoint_variable] = emulator.url
+        return env
+
+    # --- internals ---------------------------------------------------------------------------
+    def _function_specs(self) -> list[FunctionSpec]:
+        assert self.translation is not None
+        cfn = self.translation.cfn["Resources"]
+        lambda_client = self.client("lambda")
+        specs = []
+        for logical_id, resource in cfn.items():
+            if resource["Type"] != "AWS::Lambda::Function":
+                continue
+            config = lambda_client.get_function_configuration(FunctionName=self.physical_id(logical_id))
+            layers = [self.translation.code_dirs[layer["Ref"]] for layer in resource["Properties"].get("Layers", [])
+                      if isinstance(layer, dict) and layer.get("Ref") in self.translation.code_dirs]
+            specs.append(FunctionSpec(
+                logical_id=logical_id,
+                function_name=config["FunctionName"],
+                function_arn=config["FunctionArn"],
+                handler=config["Handler"],
+                code_dir=self.translation.code_dirs[logical_id],
+                layer_dirs=layers,
+                environment=self.base_environment() | config.get("Environment", {}).get("Variables", {}),
+                timeout_s=float(config.get("Timeout", 3)),
+                memory_mb=int(config.get("MemorySize", 128)),
+                log_path=self.log_dir / f"{logical_id}.log",
+                concurrency=self.concurrency.get(logical_id, 1),
+            ))
+        return specs
+
+    def function_logical_id(self, function_arn_or_name: str) -> str:
+        """Map a function ARN or physical name back to its logical id."""
+        name = function_arn_or_name.rsplit(":", 1)[-1]
+        for logical_id, physical in self.resources.items():
+            if physical == name:
+                return logical_id
+        raise KeyError(f"no function {function_arn_or_name!r} in the local stack")
+
+    def _start_pollers(self) -> None:
+        assert self.runner is not None
+        for mapping in self.client("lambda").list_event_source_mappings()["EventSourceMappings"]:
+            logical_id = self.function_logical_id(mapping["FunctionArn"])
+            arn = mapping["EventSourceArn"]
+            if arn.startswith("arn:aws:sqs:"):
+                poller: Any = SqsPoller(self.runner, logical_id, mapping, self.client("sqs"), REGION)
+            elif arn.startswith("arn:aws:kinesis:"):
+                poller = KinesisPoller(self.runner, logical_id, mapping, self.client("kinesis"), self.client("sqs"), REGION)
+            else:
+                log.warning("no local poller for event source %s", arn)
+                continue
+            poller.start()
+            self.pollers.append(poller)
+
+    def _start_emulators(self, *, before_functions: bool) -> None:
+        from local.emulators import registry
+
+        for emulator in registry(before_functions=before_functions):
+            app = emulator.build(self)
+            if app is None:
+                continue
+            server = _WsgiServer(app, self.host, getattr(self.ports, emulator.port_attribute), emulator.name)
+            emulator.url = server.url
+            self.servers.append(server)
+            self.emulators[emulator.name] = emulator
+
+
+def _env_id(service: str) -> str:
+    return service.upper().replace("-", "_")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+os.environ.setdefault("AWS_DEFAULT_REGION", REGION)

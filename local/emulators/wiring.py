@@ -1,0 +1,40 @@
+"""How each emulator is built from the local cloud (its clients, settings and the runner).
+
+A builder returns a WSGI app, or None when that emulator's module is not part of this checkout.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from local.cloud import LocalCloud
+
+
+def _available(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def comprehend(cloud: LocalCloud) -> Any:
+    if not _available("local.emulators.comprehend"):
+        return None
+    from local.emulators.comprehend import make_app
+
+    return make_app(**cloud.emulator_settings.get("comprehend", {}))
+
+
+def a2i(cloud: LocalCloud) -> Any:
+    if not _available("local.emulators.a2i"):
+        return None
+    from local.emulators.a2i import make_app
+
+    return make_app(s3=cloud.client("s3"), events=cloud.client("events"), **cloud.emulator_settings.get("a2i", {}))
+
+
+def firehose(cloud: LocalCloud) -> Any:
+    if not _available("local.emulators.firehose"):
+        return None
+    from local.emulators.firehose import make_app
+
+    return make_app(cloud=cloud, **cloud.emulator_settings.get("firehose", {}))

@@ -1,0 +1,42 @@
+"""One boto3 client per AWS service per process, with explicit timeouts and retry mode.
+
+botocore itself honours `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` (for example
+`AWS_ENDPOINT_URL_COMPREHEND`), which is how the local cloud routes each client to moto or to an
+emulator; nothing here special-cases local runs.
+
+Example::
+
+    table = client("dynamodb")            # the same object on every call in this process
+    table.get_item(TableName=..., Key=...)
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+CONNECT_TIMEOUT_S = 2
+READ_TIMEOUT_S = 5
+MAX_ATTEMPTS = 4
+
+
+@functools.cache
+def client(service_name: str, *, retry_mode: str = "standard", read_timeout: float = READ_TIMEOUT_S,
+           max_attempts: int = MAX_ATTEMPTS) -> Any:
+    """Return this process's client for `service_name` (created on first use).
+
+    `retry_mode` is botocore's: "standard" or "adaptive" (client-side rate limiting for APIs that
+    throttle, such as Comprehend).
+
+    >>> client("sqs") is client("sqs")
+    True
+    """
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=read_timeout,
+        retries={"mode": retry_mode, "max_attempts": max_attempts},
+    )
+    return boto3.session.Session().client(service_name, config=config)  # type: ignore[call-overload]
