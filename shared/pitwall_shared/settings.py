@@ -14,11 +14,25 @@ Example::
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+# The environment `load_settings` reads: os.environ unless a mapping was passed (tests, tools).
+_ENVIRON: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("environ", default=None)
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' environment source, reading the mapping given to `load_settings`."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environ = _ENVIRON.get()
+        if environ is None:
+            return super()._load_env_vars()
+        return {name.lower(): value for name, value in environ.items()}
 
 
 class SettingsError(RuntimeError):
@@ -29,6 +43,12 @@ class ServiceSettings(BaseSettings):
     """Base of every service's settings: field `table_name` reads variable `TABLE_NAME`."""
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], *args: Any,
+                                   **kwargs: Any) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only the environment: no dotenv or secrets files inside a Lambda function.
+        return (_MappingEnvSource(settings_cls),)
 
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -42,14 +62,14 @@ def load_settings(model: type[S], environ: Mapping[str, str] | None = None) -> S
     >>> load_settings(Example, {"RETRIES": "3"}).retries
     3
     """
+    token = _ENVIRON.set(environ)
     try:
-        if environ is None:
-            return model()
-        values = {name: environ[name.upper()] for name in model.model_fields if name.upper() in environ}
-        return model.model_validate(values)
+        return model()
     except ValidationError as error:
         problems = []
         for item in error.errors():
             variable = str(item["loc"][0]).upper() if item["loc"] else "?"
             problems.append(f"{variable}: {item['msg']}")
         raise SettingsError(f"invalid environment for {model.__name__}: " + "; ".join(problems)) from None
+    finally:
+        _ENVIRON.reset(token)

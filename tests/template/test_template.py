@@ -76,6 +76,17 @@ def test_every_consumer_queue_has_a_dead_letter_queue(translation):
         if redrive:
             assert int(redrive["maxReceiveCount"]) >= 1
             dead_letter_targets.add(redrive["deadLetterTargetArn"]["Fn::GetAtt"][0])
+    # NHL (issue 5): a queue that is a stream event source's on-failure destination is a dead-letter
+    # queue too (Lambda sends it the metadata of batches whose retries are spent).
+    for mapping in resources_of(translation, "AWS::Lambda::EventSourceMapping").values():
+        destination = mapping["Properties"].get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if isinstance(destination, dict) and "Fn::GetAtt" in destination:
+            dead_letter_targets.add(destination["Fn::GetAtt"][0])
+    # A stream's on-failure destination is a dead-letter queue of its own kind.
+    for res in resources_of(translation, "AWS::Lambda::EventSourceMapping").values():
+        destination = res["Properties"].get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if isinstance(destination, dict) and "Fn::GetAtt" in destination:
+            dead_letter_targets.add(destination["Fn::GetAtt"][0])
     for name, res in queues.items():
         if name not in dead_letter_targets:
             assert res["Properties"].get("RedrivePolicy"), f"{name} is neither a DLQ nor has one"

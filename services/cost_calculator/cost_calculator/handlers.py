@@ -1,0 +1,95 @@
+"""Lambda entry point of the usage consumer: SQS batches of EventBridge events (ComprehendUsage,
+EndpointTraffic) processed with Powertools' BatchProcessor, so a malformed or failing record is
+reported alone (`batchItemFailures`) and retried or dead-lettered without its neighbours.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import Field, ValidationError
+
+from cost_calculator.adapters.publisher import RightsizingPublisher
+from cost_calculator.adapters.usage_store import UsageStore
+from cost_calculator.config import ConsumerSettings
+from cost_calculator.logic.usage import UnknownDetailType
+from cost_calculator.models import Envelope, EventModel
+from cost_calculator.usage_service import handle_usage_event
+from pitwall_shared.observability import observability
+from pitwall_shared.pricing import current_prices
+from pitwall_shared.settings import load_settings
+
+logger, metrics, tracer = observability("cost_calculator")
+SETTINGS = load_settings(ConsumerSettings)
+STORE = UsageStore(SETTINGS.usage_table_name)
+PUBLISHER = RightsizingPublisher(SETTINGS.event_bus_name)
+PRICES = current_prices()
+# Report every failed record, even when all of a batch fail, rather than failing the invocation:
+# the outcome for SQS is the same (redelivery, then the DLQ) and the response stays one shape.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+class MalformedUsageEvent(ValueError):
+    """A record that is not a valid usage event; names the fields, never their values."""
+
+
+class BusEvent(EventModel):
+    detail_type: str = Field(alias="detail-type")
+    source: str
+    detail: Envelope
+
+
+def _parse(body: str) -> BusEvent:
+    try:
+        return BusEvent.model_validate(json.loads(body))
+    except json.JSONDecodeError as error:
+        raise MalformedUsageEvent(f"body is not JSON (line {error.lineno}, column {error.colno})") from None
+    except ValidationError as error:
+        raise MalformedUsageEvent(_describe(error)) from None
+
+
+def _describe(error: ValidationError) -> str:
+    # pydantic's own message quotes the input; only locations and error kinds may reach the logs.
+    return "; ".join(".".join(str(part) for part in item["loc"]) + f": {item['type']}" for item in error.errors())
+
+
+def record_handler(record: SQSRecord) -> None:
+    try:
+        event = _parse(record.body)
+        try:
+            outcome = handle_usage_event(
+                event.detail_type, event.detail, store=STORE, publisher=PUBLISHER, prices=PRICES,
+                window_minutes=SETTINGS.recommendation_window_minutes,
+            )
+        except ValidationError as error:
+            raise MalformedUsageEvent(f"{event.detail_type} data: {_describe(error)}") from None
+    except (MalformedUsageEvent, UnknownDetailType) as error:
+        # Retrying will not help; SQS redrives the message to the DLQ after maxReceiveCount.
+        logger.warning("usage record rejected", extra={"message_id": record.message_id, "reason": str(error)})
+        metrics.add_metric(name="UsageEventsRejected", unit=MetricUnit.Count, value=1)
+        raise
+    except Exception:
+        logger.exception("usage record failed", extra={"message_id": record.message_id})
+        raise
+    logger.info("usage event handled", extra={
+        "event_id": event.detail.event_id, "detail_type": event.detail_type,
+        "applied": outcome.applied, "rightsizing": outcome.rightsizing,
+    })
+    metrics.add_metric(name="UsageEventsApplied" if outcome.applied else "UsageEventsDuplicate",
+                       unit=MetricUnit.Count, value=1)
+    if outcome.rightsizing == "published":
+        metrics.add_metric(name="RightsizingRecommended", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def usage_consumer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    # Powertools types the answer as a TypedDict of batchItemFailures; Lambda wants a plain dict.
+    response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                        context=context)
+    return dict(response)

@@ -1,0 +1,78 @@
+"""Use cases over observed usage: apply one usage event (once), keep the configured inference
+units, publish a rightsizing change once, and answer the recommendation route. Wires the pure
+logic to the adapters; holds no business rule of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal, Protocol
+
+from cost_calculator.adapters.usage_store import UsageStore
+from cost_calculator.logic.usage import (
+    decide_rightsizing,
+    recommend,
+    rightsizing_event,
+    rightsizing_event_id,
+    usage_update,
+    window,
+)
+from cost_calculator.models import Envelope, Recommendation, RightsizingRecommendedData
+from pitwall_shared.pricing import ComprehendPrices
+
+
+class Publisher(Protocol):
+    def publish(self, data: RightsizingRecommendedData, *, event_id: str, correlation_id: str | None) -> object: ...
+
+
+@dataclass(frozen=True)
+class UsageOutcome:
+    applied: bool
+    rightsizing: Literal["none", "published", "recorded"]
+
+
+def recommendation_for(store: UsageStore, prices: ComprehendPrices, endpoint_name: str, window_minutes: int,
+                       now: datetime | None = None) -> Recommendation:
+    now = now or datetime.now(UTC)
+    first, last = window(now, window_minutes)
+    characters = store.characters_by_minute(endpoint_name, first, last)
+    return recommend(endpoint_name, characters, now, window_minutes, store.configured(endpoint_name), prices)
+
+
+def handle_usage_event(detail_type: str, envelope: Envelope, *, store: UsageStore, publisher: Publisher,
+                       prices: ComprehendPrices, window_minutes: int, now: datetime | None = None) -> UsageOutcome:
+    """Aggregate the event (a duplicate adds nothing), then check the endpoint's rightsizing.
+
+    The check runs for duplicates too: if an earlier delivery stored a change but failed to
+    publish it, the redelivery publishes it (with the same event id).
+    """
+    update = usage_update(detail_type, envelope)
+    applied = store.apply(update, now)
+    if update.endpoint_name is None:
+        return UsageOutcome(applied, "none")
+    if update.configured_inference_units is not None:
+        store.set_configured(update.endpoint_name, update.configured_inference_units, update.observed_at)
+    recommendation = recommendation_for(store, prices, update.endpoint_name, window_minutes, now)
+    configured = recommendation.configured_inference_units
+    if configured is None:
+        return UsageOutcome(applied, "none")
+    current = store.rightsizing_state(update.endpoint_name)
+    decision = decide_rightsizing(current, configured, recommendation.recommended_inference_units)
+    state = decision.state
+    if decision.write_state:
+        assert state is not None
+        previous = current.sequence if current else None
+        if not store.save_rightsizing_state(update.endpoint_name, state, previous):
+            # Another delivery recorded a change concurrently; it publishes that change.
+            return UsageOutcome(applied, "none")
+    if not decision.publish:
+        return UsageOutcome(applied, "recorded" if decision.write_state else "none")
+    assert state is not None
+    publisher.publish(
+        rightsizing_event(recommendation, state),
+        event_id=rightsizing_event_id(update.endpoint_name, state.sequence),
+        correlation_id=envelope.correlation_id,
+    )
+    store.mark_published(update.endpoint_name, state.sequence)
+    return UsageOutcome(applied, "published")

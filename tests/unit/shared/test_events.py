@@ -1,0 +1,72 @@
+"""pitwall_shared.events: the envelope, batching within PutEvents quotas, retrying only failures."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from pitwall_shared.events import Event, EventPublisher, PublishError, batches, envelope
+from tests.contracts import validator
+
+
+class FlakyEvents:
+    """A PutEvents stand-in that fails chosen entries a given number of times."""
+
+    def __init__(self, fail_times: dict[str, int]) -> None:
+        self.fail_times = dict(fail_times)
+        self.calls: list[list[str]] = []
+
+    def put_events(self, Entries):
+        ids = [json.loads(entry["Detail"])["event_id"] for entry in Entries]
+        self.calls.append(ids)
+        results = []
+        for event_id in ids:
+            if self.fail_times.get(event_id, 0) > 0:
+                self.fail_times[event_id] -= 1
+                results.append({"ErrorCode": "InternalFailure", "ErrorMessage": "try again"})
+            else:
+                results.append({"EventId": f"eb-{event_id}"})
+        return {"FailedEntryCount": sum("ErrorCode" in r for r in results), "Entries": results}
+
+
+def test_envelope_matches_its_schema():
+    detail = envelope(Event("Anything", {"x": 1}, event_id="e-1"))
+    assert not list(validator("envelope.v1").iter_errors(detail))
+    assert detail["correlation_id"] == "e-1"
+
+
+def test_batches_hold_at_most_ten_entries_and_256_kb():
+    small = [{"Source": "s", "DetailType": "d", "Detail": "x" * 100, "EventBusName": "b"}] * 25
+    assert [len(b) for b in batches(small)] == [10, 10, 5]
+    big = [{"Source": "s", "DetailType": "d", "Detail": "x" * 100_000, "EventBusName": "b"}] * 5
+    for batch in batches(big):
+        assert sum(len(e["Detail"]) for e in batch) <= 256 * 1024
+    with pytest.raises(ValueError, match="256 KB"):
+        list(batches([{"Source": "s", "DetailType": "d", "Detail": "x" * 300_000, "EventBusName": "b"}]))
+
+
+def test_only_failed_entries_are_retried():
+    client = FlakyEvents({"e2": 1})
+    publisher = EventPublisher("pitwall.test", "bus", events_client=client, sleep=lambda _: None)
+    publisher.publish_many([Event("T", {}, event_id=f"e{i}") for i in range(3)])
+    assert client.calls == [["e0", "e1", "e2"], ["e2"]]
+
+
+def test_entries_that_keep_failing_raise_with_their_ids():
+    client = FlakyEvents({"e1": 99})
+    publisher = EventPublisher("pitwall.test", "bus", events_client=client, sleep=lambda _: None)
+    with pytest.raises(PublishError) as error:
+        publisher.publish_many([Event("T", {}, event_id="e0"), Event("T", {}, event_id="e1")])
+    assert error.value.failed == [("e1", "InternalFailure")]
+
+
+def test_publishes_to_a_real_bus_shape():
+    with mock_aws():
+        events = boto3.client("events", region_name="us-east-1")
+        events.create_event_bus(Name="pitwall-test")
+        publisher = EventPublisher("pitwall.test", "pitwall-test", events_client=events)
+        detail = publisher.publish("Ping", {"n": 1}, event_id="p-1", correlation_id="c-1")
+    assert detail["data"] == {"n": 1} and detail["correlation_id"] == "c-1"
