@@ -206,8 +206,11 @@ class LocalCloud:
             if resource["Type"] != "AWS::Lambda::Function":
                 continue
             config = lambda_client.get_function_configuration(FunctionName=self.physical_id(logical_id))
-            layers = [self.translation.code_dirs[layer["Ref"]] for layer in resource["Properties"].get("Layers", [])
-                      if isinstance(layer, dict) and layer.get("Ref") in self.translation.code_dirs]
+            # SAM renames a LayerVersion to <logical id><hash>; match it back by prefix (fix by pii_redaction).
+            refs = [str(layer.get("Ref", "")) for layer in resource["Properties"].get("Layers", [])
+                    if isinstance(layer, dict)]
+            layers = [dir_ for ref in refs for name, dir_ in self.translation.code_dirs.items()
+                      if ref == name or (ref.startswith(name) and ref[len(name):].isalnum() and name not in cfn)]
             specs.append(FunctionSpec(
                 logical_id=logical_id,
                 function_name=config["FunctionName"],

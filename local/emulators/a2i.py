@@ -330,9 +330,7 @@ class A2IEmulator:
                 "inputContent": json.loads(loop.input_content),
             }
             uri = self.output_uri(loop)
-            bucket, key = _split_s3(uri)
-            self._s3().put_object(Bucket=bucket, Key=key, Body=json.dumps(output).encode(),
-                                  ContentType="application/json")
+            self._put_output(uri, json.dumps(output).encode())
         except Exception:
             with self._lock:
                 loop.status = "InProgress"
@@ -341,6 +339,15 @@ class A2IEmulator:
             loop.status, loop.output_s3_uri = "Completed", uri
         self._put_status_change(loop)
         return uri
+
+    def _put_output(self, uri: str, body: bytes) -> None:
+        bucket, key = _split_s3(uri)
+        try:
+            self._s3().put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+        except self._s3().exceptions.NoSuchBucket:
+            # Locally no flow definition created the output bucket: stand in for it, once.
+            self._s3().create_bucket(Bucket=bucket)
+            self._s3().put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
 
     def fail(self, name: str, *, code: str = "Expired", reason: str = "No worker submitted before the task expired") -> None:
         """Mark loop `name` Failed (A2I failure codes: ValidationError, Expired, InternalError)."""
@@ -414,7 +421,7 @@ class A2IEmulator:
         except HTTPException as error:
             return error  # type: ignore[return-value]
 
-    def _route(self, endpoint: str, args: dict[str, str], request: Request) -> Response:
+    def _route(self, endpoint: str, args: Mapping[str, Any], request: Request) -> Response:
         if endpoint == "start":
             return _json(self.start_human_loop(_body(request)))
         if endpoint == "list":

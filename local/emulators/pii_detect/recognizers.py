@@ -47,6 +47,22 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+# Issuer prefixes (IIN ranges) and lengths of the major card networks, from ISO/IEC 7812 registrations
+# as the networks publish them: (prefix range low, high, lengths).
+_CARD_RANGES = (
+    ("4", "4", (13, 16, 19)), ("51", "55", (16,)), ("2221", "2720", (16,)), ("34", "34", (15,)),
+    ("37", "37", (15,)), ("6011", "6011", (16, 19)), ("644", "649", (16, 19)), ("65", "65", (16, 19)),
+    ("35", "35", (16, 19)), ("300", "305", (14,)), ("36", "36", (14,)), ("38", "39", (14, 16)),
+    ("50", "50", tuple(range(12, 20))), ("56", "69", tuple(range(12, 20))), ("1800", "1800", (15,)),
+    ("2131", "2131", (15,)), ("62", "62", tuple(range(16, 20))), ("0604", "0604", tuple(range(12, 20))),
+)
+
+
+def card_prefix_valid(digits: str) -> bool:
+    """True when the number starts with a card network's issuer prefix and has one of its lengths."""
+    return any(low <= digits[:len(low)] <= high and len(digits) in lengths for low, high, lengths in _CARD_RANGES)
+
+
 def aba_valid(digits: str) -> bool:
     """ABA routing-number checksum: weights 3, 7, 1 repeated, sum divisible by 10."""
     weights = (3, 7, 1) * 3
@@ -150,7 +166,12 @@ _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _MAC = re.compile(r"(?<![\w:-])[0-9A-Fa-f]{2}(?:([:-])[0-9A-Fa-f]{2})(?:\1[0-9A-Fa-f]{2}){4}(?![\w:-])")
 _SSN_FORMATTED = re.compile(r"(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w-])")
-_CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
+_CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){11,18}(?![\w-])")
+# North American numbers written with separators, optional +1 / 001 and an extension: the shapes
+# libphonenumber's strict matcher rejects when the area code or exchange is not assigned.
+_PHONE_NANP = re.compile(
+    r"(?<![\w+])(?:(?:\+?1|001)[-. ]?)?(?:\(\d{3}\)\s?|\d{3}[-. ])\d{3}[-. ]\d{4}"
+    r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?![\w])", re.IGNORECASE)
 _IBAN = re.compile(r"(?<![\w])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![\w])")
 _AWS_ACCESS_KEY = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{16}(?![A-Z0-9])")
 _VIN = re.compile(r"(?<![\w])[A-HJ-NPR-Z0-9]{17}(?![\w])")
@@ -207,7 +228,7 @@ def _form_findings(text: str) -> Iterator[Finding]:
             yield Finding("SSN", m.start(), m.end(), 0.9999, 5)
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group())
-        if luhn_valid(digits) and digits[0] in "23456":
+        if luhn_valid(digits) and card_prefix_valid(digits):
             yield Finding("CREDIT_DEBIT_NUMBER", m.start(), m.end(), 0.9999, 5)
     for m in _IBAN.finditer(text):
         if iban_valid(m.group()):
@@ -229,6 +250,8 @@ def _phone_findings(text: str) -> Iterator[Finding]:
         return
     for match in phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.VALID):
         yield Finding("PHONE", match.start, match.end, 0.999, 4)
+    for m in _PHONE_NANP.finditer(text):
+        yield Finding("PHONE", m.start(), m.end(), 0.99, 4)
 
 
 def _context_findings(text: str) -> Iterator[Finding]:

@@ -1,0 +1,179 @@
+"""PII redaction figures for issue 3, measured in one run.
+
+1. A 1 MB batch of realistic records (two inspected fields each, about a third with PII) against the
+   Comprehend emulator at 25 ms per call and a 50 requests/s quota: billed units (and USD) and wall
+   time of the function's screening against a one-request-per-field sequential Contains-then-Detect
+   pipeline on the same batch, whether the outputs are identical, and the quota's lower bound on the
+   function's wall time (its requests / quota).
+2. The function's own CPU per record with Comprehend answered instantly (answers replayed from
+   memory, so only decoding, field selection, packing, offset mapping, masking and encoding count).
+3. Peak Python memory of a 6 MB invocation (Lambda's payload limit) against the template's MemorySize.
+
+    .venv/bin/python bench/pii_redaction.py [--batch-mb 1] [--latency-ms 25] [--quota 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+import threading
+import time
+import tracemalloc
+from collections.abc import Sequence
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "shared"), str(ROOT / "services" / "pii_redaction")]
+
+import boto3  # noqa: E402
+import yaml  # noqa: E402
+from botocore.config import Config  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from local.emulators.comprehend import make_app  # noqa: E402
+from ml.pii_eval.stream import record_bytes, records  # noqa: E402
+from pii_redaction.adapters.comprehend import ComprehendGateway  # noqa: E402
+from pii_redaction.fields import parse_field_paths  # noqa: E402
+from pii_redaction.screening import Call, CallResult, InputRecord, ScreeningOptions, screen  # noqa: E402
+from pitwall_shared import pricing  # noqa: E402
+
+FIELDS = ("message", "note")
+
+
+def batch(target_bytes: int, seed: int = 3) -> list[InputRecord]:
+    out, size = [], 0
+    for index, record in enumerate(records(10**7, seed=seed, fields=FIELDS)):
+        data = record_bytes(record)
+        if size + len(data) > target_bytes:
+            break
+        out.append(InputRecord(f"r{index}", base64.b64encode(data).decode()))
+        size += len(data)
+    return out
+
+
+def cost(outcome) -> Decimal:
+    prices = pricing.current_prices()
+    units = {api: line.billed_units for api, line in outcome.usage.items()}
+    return (units.get("ContainsPiiEntities", 0) * prices.contains_pii_unit
+            + units.get("DetectPiiEntities", 0) * prices.detect_pii_unit)
+
+
+def units(outcome) -> int:
+    return sum(line.billed_units for line in outcome.usage.values())
+
+
+def requests(outcome) -> int:
+    return sum(line.requests + line.failed_requests for line in outcome.usage.values())
+
+
+class Replay:
+    """A PiiService answering from answers recorded earlier: Comprehend at zero cost and latency."""
+
+    def __init__(self, detector) -> None:
+        self.detector, self.answers = detector, {}
+
+    def record(self, calls: Sequence[Call]) -> list[CallResult]:
+        from pii_redaction.planning import Span
+
+        for call in calls:
+            if call not in self.answers:
+                if call.api == "ContainsPiiEntities":
+                    self.answers[call] = CallResult(labels=self.detector.labels(call.text))
+                else:
+                    self.answers[call] = CallResult(spans=tuple(Span(e.type, e.begin, e.end, e.score)
+                                                                for e in self.detector.detect(call.text)))
+        return [self.answers[c] for c in calls]
+
+    def run(self, calls: Sequence[Call]) -> list[CallResult]:
+        return [self.answers[c] for c in calls]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="PII redaction benchmark (issue 3 figures)")
+    parser.add_argument("--batch-mb", type=float, default=1.0)
+    parser.add_argument("--latency-ms", type=float, default=25.0)
+    parser.add_argument("--quota", type=float, default=50.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+
+    app = make_app(latency_ms=args.latency_ms, rps_quota=args.quota)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = boto3.client("comprehend", endpoint_url=f"http://127.0.0.1:{server.server_port}",
+                          region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x",
+                          config=Config(retries={"max_attempts": 1}, max_pool_connections=64, read_timeout=30))
+    app.detector.detect("warm up the model: Ana Lima, ana@example.org")
+
+    data = batch(int(args.batch_mb * 1_000_000))
+    size = sum(len(base64.b64decode(r.data)) for r in data)
+    options = ScreeningOptions(paths=parse_field_paths(",".join(FIELDS)))
+    print(f"batch: {len(data)} records, {size / 1e6:.2f} MB, fields {FIELDS}, "
+          f"{sum(json.loads(base64.b64decode(r.data))['has_pii'] for r in data)} with PII")
+    print(f"emulator: {args.latency_ms:.0f} ms per call, quota {args.quota:.0f} requests/s")
+
+    # The function: packed, concurrent, paced just under the quota.
+    app.detector.clear_cache()
+    gateway = ComprehendGateway(client, max_concurrency=args.concurrency, max_rps=args.quota * 0.96)
+    started = time.perf_counter()
+    ours = screen(data, options, gateway)
+    ours_s = time.perf_counter() - started
+    ours_requests = requests(ours)
+    quota_bound = ours_requests / args.quota
+
+    # Baseline: one request per field, Contains then Detect, one at a time.
+    app.detector.clear_cache()
+    baseline_gateway = ComprehendGateway(client, max_concurrency=1, max_rps=args.quota * 0.96)
+    started = time.perf_counter()
+    baseline = screen(data, replace(options, contains_pack_chars=1, detect_pack_chars=1), baseline_gateway)
+    baseline_s = time.perf_counter() - started
+
+    identical = [r.data for r in ours.records] == [r.data for r in baseline.records]
+    print("\n                     requests  units(C+D)        USD   wall s")
+    for name, outcome, wall in (("function", ours, ours_s), ("baseline", baseline, baseline_s)):
+        c, d = outcome.usage["ContainsPiiEntities"], outcome.usage.get("DetectPiiEntities")
+        print(f"{name:<20}{requests(outcome):>9}  {c.billed_units:>5}+{d.billed_units if d else 0:<6}"
+              f"{cost(outcome):>10.4f}{wall:>9.2f}")
+    print(f"quota lower bound for the function: {quota_bound:.2f} s ({ours_requests} requests / {args.quota:.0f}/s)")
+    print(f"outputs identical: {identical}; throttled calls retried: function {gateway.throttled}, "
+          f"baseline {baseline_gateway.throttled}")
+    print(f"billed units ratio: {units(ours) / units(baseline):.3f} (target <= 0.5); "
+          f"USD ratio: {cost(ours) / cost(baseline):.3f}")
+    print(f"wall time ratio: {ours_s / baseline_s:.3f} of baseline (target <= 0.1); "
+          f"{ours_s / quota_bound:.2f}x the quota bound (target <= 1.5)")
+
+    # Function CPU per record, Comprehend answered instantly.
+    replay = Replay(app.detector)
+    screen(data, options, type("Recorder", (), {"run": staticmethod(replay.record)})())
+    rounds = 5
+    cpu = time.process_time()
+    for _ in range(rounds):
+        screen(data, options, replay)
+    per_record = (time.process_time() - cpu) / rounds / len(data)
+    mean_bytes = size / len(data)
+    print(f"\nfunction CPU: {per_record * 1e6:.1f} us per record (mean {mean_bytes:.0f} B; target <= 50 us "
+          f"for 700 B; {per_record * 1e6 * 700 / mean_bytes:.1f} us scaled to 700 B)")
+
+    # Peak memory of a 6 MB invocation (base64 data counts against the 6 MB payload).
+    big = batch(int(6_000_000 * 3 / 4) - 50_000, seed=9)
+    event_size = len(json.dumps({"records": [{"recordId": r.record_id, "data": r.data} for r in big]}))
+    screen(big, options, type("Recorder", (), {"run": staticmethod(replay.record)})())
+    tracemalloc.start()
+    event = json.dumps({"records": [{"recordId": r.record_id, "data": r.data} for r in big]})
+    parsed = [InputRecord(r["recordId"], r["data"]) for r in json.loads(event)["records"]]
+    del event
+    screen(parsed, options, replay)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    template = yaml.safe_load((ROOT / "template.yaml").read_text().replace("!", ""))
+    memory_mb = template["Resources"]["PiiRedactionFunction"]["Properties"].get("MemorySize")
+    print(f"6 MB invocation ({len(big)} records, event {event_size / 1e6:.2f} MB): peak Python memory "
+          f"{peak / 2**20:.1f} MiB of the template's {memory_mb} MB ({peak / 2**20 / memory_mb:.1%})")
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Offline training and evaluation of the shipped models (development only, never deployed)."""

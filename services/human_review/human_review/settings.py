@@ -1,0 +1,29 @@
+"""Configuration of the human-review functions, read once from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from pitwall_shared.settings import ServiceSettings
+
+DEFAULT_POLICIES_FILE = Path(__file__).with_name("review_policies.json")
+
+
+class Settings(ServiceSettings):
+    """`LOOPS_TABLE_NAME`, `STATE_TABLE_NAME`, `REVIEW_BUCKET_NAME`, `EVENT_BUS_NAME`, ...
+
+    `REVIEW_POLICIES` (JSON list) replaces the packaged `review_policies.json` when set.
+    """
+
+    loops_table_name: str = Field(min_length=1)
+    state_table_name: str = Field(min_length=1)
+    review_bucket_name: str = Field(min_length=3)
+    event_bus_name: str = Field(min_length=1)
+    default_flow_definition_arn: str = Field(
+        pattern=r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:flow-definition/.+")
+    review_policies: str | None = None
+
+    def policies_json(self) -> str:
+        return self.review_policies or DEFAULT_POLICIES_FILE.read_text()

@@ -1,0 +1,217 @@
+"""From a prediction event to a started human loop: the steps of the trigger, in order.
+
+Policy → normalised subject → drift monitor → decision → loop record (conditional, so a duplicate
+delivery stops here) → per-minute ceiling → task object and input content → `StartHumanLoop` →
+`HumanReviewRequested`. The adapters are passed in, so this module holds no AWS code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from human_review.drift import DriftCrossing, DriftObservation, DriftState, observe
+from human_review.loop_names import human_loop_name
+from human_review.models import MAX_INPUT_CONTENT_CHARS, Envelope, LoopRecord, LoopStatus, ReviewSubject
+from human_review.policies import PolicyBook, ReviewPolicy, decide, minute_bucket, subject_from_event
+
+DRIFT_SAVE_ATTEMPTS = 5
+
+
+class EventBridgeEvent(BaseModel):
+    """An EventBridge event as an SQS target receives it (the message body)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    source: str
+    detail_type: str = Field(alias="detail-type")
+    detail: dict[str, Any]
+
+
+class Outcome(StrEnum):
+    NOT_REVIEWED = "not_reviewed"
+    STARTED = "started"
+    DUPLICATE = "duplicate"
+    SKIPPED_CEILING = "skipped_ceiling"
+
+
+class LoopsPort(Protocol):
+    def create_pending(self, record: LoopRecord) -> LoopRecord | None: ...
+    def update(self, human_loop_name: str, fields: dict[str, Any]) -> None: ...
+
+
+class StatePort(Protocol):
+    def load_drift(self, model_id: str) -> DriftState: ...
+    def save_drift(self, model_id: str, state: DriftState, *, expected_version: int) -> bool: ...
+    def try_acquire_loop_slot(self, policy_name: str, minute: str, ceiling: int) -> bool: ...
+
+
+class StoragePort(Protocol):
+    def put_text(self, uri: str, text: str, *, content_type: str = ...) -> None: ...
+
+
+class HumanLoopsPort(Protocol):
+    def start(self, *, name: str, flow_definition_arn: str, input_content: str, free_of_pii: bool) -> str: ...
+
+
+class PublisherPort(Protocol):
+    def publish(self, detail_type: str, data: dict[str, Any], *, event_id: str | None = None,
+                correlation_id: str | None = None) -> dict[str, Any]: ...
+
+
+@dataclass
+class TriggerPorts:
+    loops: LoopsPort
+    state: StatePort
+    storage: StoragePort
+    human_loops: HumanLoopsPort
+    publisher: PublisherPort
+    bucket: str
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+def _now_text(ports: TriggerPorts) -> str:
+    return ports.clock().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _observe_drift(subject: ReviewSubject, policy: ReviewPolicy, ports: TriggerPorts) -> DriftObservation | None:
+    top = subject.top_label
+    if top is None:
+        return None
+    for _ in range(DRIFT_SAVE_ATTEMPTS):
+        state = ports.state.load_drift(subject.model_id)
+        seen = observe(state, model_id=subject.model_id, event_id=subject.event_id,
+                       predicted_class=top.label, policy=policy)
+        if seen.duplicate:
+            return seen
+        if seen.crossing is not None:
+            # Published before the state is saved: a failure here retries the whole message and
+            # recomputes the same crossing, whose event id is deterministic.
+            _publish_drift(seen.crossing, subject, policy, ports)
+        if ports.state.save_drift(subject.model_id, seen.state, expected_version=state.version):
+            return seen
+    raise RuntimeError(f"drift state of model {subject.model_id!r} kept changing under concurrent writers")
+
+
+def _publish_drift(crossing: DriftCrossing, subject: ReviewSubject, policy: ReviewPolicy,
+                   ports: TriggerPorts) -> None:
+    data = crossing.model_dump(mode="json") | {"policy": policy.name, "source": subject.source,
+                                               "detail_type": subject.detail_type}
+    ports.publisher.publish(
+        "PredictionDriftDetected", data,
+        event_id=f"drift:{crossing.model_id}:{crossing.predicted_class}:{crossing.trigger_event_id}"[:256],
+        correlation_id=subject.correlation_id,
+    )
+
+
+def input_content(subject: ReviewSubject, policy: ReviewPolicy, record: LoopRecord) -> dict[str, Any]:
+    """What the worker task template (and the local reviewer page) shows the reviewer."""
+    return {
+        "taskType": subject.task_type.value,
+        "taskObject": subject.task_object_s3_uri,  # an image (or document) the producer stored
+        "text": subject.task_text,
+        "prediction": subject.prediction,
+        "labels": [label.model_dump(mode="json", exclude_none=True) for label in subject.labels],
+        "scoreScale": subject.score_scale,
+        "classes": list(policy.classes),
+        "policy": policy.name,
+        "reason": record.reason.value,
+        "source": subject.source,
+        "detailType": subject.detail_type,
+        "sourceEventId": subject.event_id,
+        "modelId": subject.model_id,
+    }
+
+
+def _task_object(subject: ReviewSubject, name: str, ports: TriggerPorts) -> str:
+    """The S3 object a manifest line will point at (`source-ref`); written when not given."""
+    if subject.task_object_s3_uri:
+        return subject.task_object_s3_uri
+    if subject.task_text is not None:
+        uri = f"s3://{ports.bucket}/tasks/{name}/task.txt"
+        ports.storage.put_text(uri, subject.task_text, content_type="text/plain; charset=utf-8")
+        return uri
+    uri = f"s3://{ports.bucket}/tasks/{name}/prediction.json"
+    ports.storage.put_text(uri, json.dumps({"source": subject.source, "detail_type": subject.detail_type,
+                                            "event_id": subject.event_id, "data": subject.prediction},
+                                           sort_keys=True))
+    return uri
+
+
+def _serialised_input(content: dict[str, Any], name: str, ports: TriggerPorts) -> str:
+    text = json.dumps(content, separators=(",", ":"))
+    if len(text) <= MAX_INPUT_CONTENT_CHARS:
+        return text
+    # Over A2I's InputContent limit: the loop carries a reference and the template fetches it.
+    uri = f"s3://{ports.bucket}/tasks/{name}/input.json"
+    ports.storage.put_text(uri, text)
+    reference = {key: content[key] for key in ("taskType", "taskObject", "policy", "reason", "classes")}
+    return json.dumps(reference | {"inputContentS3Uri": uri}, separators=(",", ":"))
+
+
+def _publish_requested(record: LoopRecord, ports: TriggerPorts, normalised_score: float | None) -> None:
+    data = {
+        "human_loop_name": record.human_loop_name, "human_loop_arn": record.human_loop_arn,
+        "flow_definition_arn": record.flow_definition_arn, "policy": record.policy,
+        "reason": record.reason.value, "source_event_id": record.source_event_id, "source": record.source,
+        "detail_type": record.detail_type, "model_id": record.model_id, "task_type": record.task_type.value,
+        "predicted_label": record.predicted_label, "normalised_score": normalised_score,
+    }
+    ports.publisher.publish("HumanReviewRequested", data, event_id=f"{record.human_loop_name}:requested",
+                            correlation_id=record.correlation_id)
+    ports.loops.update(record.human_loop_name, {"requested_published": True})
+
+
+def handle_prediction(event: EventBridgeEvent, book: PolicyBook, ports: TriggerPorts) -> Outcome:
+    """Run one prediction event through the review rules; start a loop when they say so."""
+    envelope = Envelope.model_validate(event.detail)
+    policy = book.for_event(event.source, event.detail_type, envelope.data)
+    subject = subject_from_event(event.source, event.detail_type, envelope, policy)
+    seen = _observe_drift(subject, policy, ports)
+    decision = decide(
+        subject, policy, drifting_class=seen.drifting_class if seen else None,
+        drift_crossed=bool(seen and seen.state.alerted_by == subject.event_id),
+    )
+    if not decision.review or decision.reason is None:
+        return Outcome.NOT_REVIEWED
+
+    name = human_loop_name(subject.event_id)
+    now = _now_text(ports)
+    top = subject.top_label
+    record = LoopRecord(
+        human_loop_name=name, status=LoopStatus.PENDING, source_event_id=subject.event_id,
+        correlation_id=subject.correlation_id, source=subject.source, detail_type=subject.detail_type,
+        policy=policy.name, model_id=subject.model_id, task_type=subject.task_type, dataset=policy.dataset,
+        reason=decision.reason, flow_definition_arn=policy.flow_definition_arn or "",
+        predicted_label=top.label if top else None, created_at=now, updated_at=now,
+    )
+    existing = ports.loops.create_pending(record)
+    if existing is not None:
+        if existing.status is LoopStatus.IN_PROGRESS and not existing.requested_published:
+            _publish_requested(existing, ports, decision.normalised_score)
+            return Outcome.STARTED
+        if existing.status is not LoopStatus.PENDING:
+            return Outcome.DUPLICATE
+        record = existing  # an earlier attempt stopped half-way: finish it
+
+    if not ports.state.try_acquire_loop_slot(policy.name, minute_bucket(ports.clock()), policy.max_loops_per_minute):
+        ports.loops.update(name, {"status": LoopStatus.SKIPPED.value, "failure_reason": "loops-per-minute ceiling",
+                                  "updated_at": _now_text(ports)})
+        return Outcome.SKIPPED_CEILING
+
+    record = record.model_copy(update={"task_object_s3_uri": _task_object(subject, name, ports)})
+    content = _serialised_input(input_content(subject, policy, record), name, ports)
+    arn = ports.human_loops.start(name=name, flow_definition_arn=record.flow_definition_arn,
+                                  input_content=content, free_of_pii=subject.pii_redacted)
+    record = record.model_copy(update={"status": LoopStatus.IN_PROGRESS, "human_loop_arn": arn,
+                                       "updated_at": _now_text(ports)})
+    ports.loops.update(name, {"status": record.status.value, "human_loop_arn": arn,
+                              "task_object_s3_uri": record.task_object_s3_uri, "updated_at": record.updated_at})
+    _publish_requested(record, ports, decision.normalised_score)
+    return Outcome.STARTED

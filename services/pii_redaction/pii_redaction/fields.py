@@ -1,0 +1,118 @@
+"""Which values of a JSON record are inspected: field paths (`a.b`, `items[*].note`, `*`) and the slots
+they select, each a place in the record whose value can be read as text and written back.
+
+A path that reaches an object or array selects every scalar beneath it. Numbers are inspected in
+their JSON text form; booleans and nulls hold no text and are never selected.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+WILDCARD = "*"
+_SEGMENT = re.compile(r"^(?P<name>[^.\[\]]+)(?P<arrays>(?:\[\*\])*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One step of a path: a key (or `*` for every key), then `[*]` this many times."""
+
+    key: str
+    arrays: int = 0
+
+
+FieldPath = tuple[Segment, ...]
+
+
+def parse_field_path(text: str) -> FieldPath:
+    """Parse one path.
+
+    >>> parse_field_path("orders[*].note")
+    (Segment(key='orders', arrays=1), Segment(key='note', arrays=0))
+    """
+    path = text.strip()
+    if not path:
+        raise ValueError("empty field path")
+    segments = []
+    for raw in path.split("."):
+        match = _SEGMENT.match(raw.strip())
+        if match is None:
+            raise ValueError(f"field path {path!r}: bad segment {raw!r} (use name, name[*], or *)")
+        segments.append(Segment(match["name"].strip(), len(match["arrays"]) // 3))
+    return tuple(segments)
+
+
+def parse_field_paths(text: str) -> tuple[FieldPath, ...]:
+    """Parse a comma-separated list; whitespace around names is ignored, duplicates dropped."""
+    paths = [parse_field_path(part) for part in text.split(",") if part.strip()]
+    if not paths:
+        raise ValueError("no field paths given")
+    return tuple(dict.fromkeys(paths))
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A scalar in the record: `container[key]`, with its text form."""
+
+    container: Any
+    key: str | int
+    text: str
+    was_string: bool
+
+    def write(self, value: str) -> None:
+        self.container[self.key] = value
+
+
+def _leaves(container: Any, key: str | int) -> Iterator[Slot]:
+    value = container[key]
+    if isinstance(value, dict):
+        for child in value:
+            yield from _leaves(value, child)
+    elif isinstance(value, list):
+        for index in range(len(value)):
+            yield from _leaves(value, index)
+    elif isinstance(value, str):
+        yield Slot(container, key, value, True)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield Slot(container, key, json.dumps(value), False)
+
+
+def _expand_arrays(container: Any, key: str | int, depth: int) -> Iterator[tuple[Any, str | int]]:
+    if depth == 0:
+        yield container, key
+        return
+    value = container[key]
+    if isinstance(value, list):
+        for index in range(len(value)):
+            yield from _expand_arrays(value, index, depth - 1)
+
+
+def _walk(node: Any, path: FieldPath) -> Iterator[tuple[Any, str | int]]:
+    segment, rest = path[0], path[1:]
+    if not isinstance(node, dict):
+        return
+    keys = list(node) if segment.key == WILDCARD else ([segment.key] if segment.key in node else [])
+    for key in keys:
+        for container, place in _expand_arrays(node, key, segment.arrays):
+            if rest:
+                yield from _walk(container[place], rest)
+            else:
+                yield container, place
+
+
+def select(record: Any, paths: tuple[FieldPath, ...]) -> list[Slot]:
+    """The slots `paths` select in `record`, each once, in path order."""
+    seen: set[tuple[int, str | int]] = set()
+    slots = []
+    for path in paths:
+        for container, place in _walk(record, path):
+            for slot in _leaves(container, place):
+                identity = (id(slot.container), slot.key)
+                if identity not in seen:
+                    seen.add(identity)
+                    slots.append(slot)
+    return slots

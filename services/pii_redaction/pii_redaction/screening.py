@@ -1,0 +1,282 @@
+"""Screening one Firehose batch: decode each record, select its fields, ask Comprehend in two stages
+(`ContainsPiiEntities` on packed values, `DetectPiiEntities` only on packs it flags), mask what was
+found, and fail closed for whatever could not be inspected.
+
+Pure: Comprehend is reached through the `PiiService` protocol (the adapter runs the calls
+concurrently, paced and retried); nothing here does I/O, reads the environment or logs contents.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from pii_redaction.fields import FieldPath, Slot, select
+from pii_redaction.masking import mask_whole, redact
+from pii_redaction.planning import Pack, Piece, Span, merge, pack, segment, unpack
+from pitwall_shared import pricing
+
+Api = Literal["ContainsPiiEntities", "DetectPiiEntities"]
+Result = Literal["Ok", "Dropped", "ProcessingFailed"]
+
+# "The maximum string size is 100 KB" (Comprehend API reference); its KB is 1,000 bytes.
+COMPREHEND_MAX_BYTES = 100_000
+# Firehose's maximum record size before base64 encoding is 1,000 KiB (Amazon Data Firehose quotas).
+FIREHOSE_MAX_RECORD_BYTES = 1_000 * 1024
+MARKER_KEY = "_pii_redaction"
+MARKER_MASKED = "uninspected-fields-masked"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    api: Api
+    text: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """What one call returned: labels (Contains) or spans (Detect), or the error that ended it."""
+
+    labels: dict[str, float] | None = None
+    spans: tuple[Span, ...] | None = None
+    error: str | None = None
+    latency_ms: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class PiiService(Protocol):
+    def run(self, calls: Sequence[Call]) -> list[CallResult]:
+        """Run every call (concurrently, within the service's quotas); one result per call, in order."""
+        ...
+
+
+@dataclass(frozen=True)
+class ScreeningOptions:
+    """The settings screening needs, free of the environment."""
+
+    paths: tuple[FieldPath, ...]
+    entity_types: frozenset[str] = frozenset({"ALL"})
+    min_score: float = 0.5
+    mask_style: str = "mask"
+    mask_character: str = "*"
+    language: str = "en"
+    failure_policy: str = "mask-all"
+    newline: bool = True
+    contains_pack_chars: int = 600
+    detect_pack_chars: int = 5_000
+    max_request_bytes: int = COMPREHEND_MAX_BYTES
+    segment_overlap_bytes: int = 2_000
+
+    def wants(self, entity_type: str) -> bool:
+        return "ALL" in self.entity_types or entity_type in self.entity_types
+
+
+@dataclass(frozen=True, slots=True)
+class InputRecord:
+    record_id: str
+    data: str
+
+
+@dataclass
+class RecordOutcome:
+    record_id: str
+    result: Result
+    data: str
+    reason: str | None = None
+    reason_kind: str | None = None
+    masked_uninspected: bool = False
+    entities: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class ApiUsage:
+    requests: int = 0
+    characters: int = 0
+    billed_units: int = 0
+    failed_requests: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+
+
+@dataclass
+class BatchOutcome:
+    records: list[RecordOutcome]
+    usage: dict[str, ApiUsage]
+    fields_inspected: int = 0
+
+    def results(self) -> Counter[str]:
+        return Counter(r.result for r in self.records)
+
+    def entities(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for record in self.records:
+            total.update(record.entities)
+        return total
+
+    def failure_reasons(self) -> Counter[str]:
+        return Counter(r.reason_kind for r in self.records if r.reason_kind)
+
+
+@dataclass
+class _Parsed:
+    outcome_index: int
+    document: Any
+    original: bytes
+    slots: list[Slot]
+
+
+class RecordError(ValueError):
+    """A record that cannot be screened at all; the message names why, never what it holds."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def decode_record(data: str) -> tuple[bytes, Any]:
+    """Base64 → bytes → UTF-8 → JSON object, each step failing with a reason for the log."""
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise RecordError("bad-base64", "data is not valid base64") from None
+    if len(raw) > FIREHOSE_MAX_RECORD_BYTES:
+        raise RecordError("too-large", f"record is {len(raw)} bytes, over Firehose's {FIREHOSE_MAX_RECORD_BYTES}-byte limit")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RecordError("not-utf8", f"data is not UTF-8 (bad byte at offset {error.start})") from None
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise RecordError("not-json", f"data is not JSON ({type(error).__name__} at position {getattr(error, 'pos', '?')})") from None
+    if not isinstance(document, dict):
+        raise RecordError("not-object", f"data is a JSON {type(document).__name__}, not an object")
+    return raw, document
+
+
+def _encode(payload: bytes) -> str:
+    return base64.b64encode(payload).decode("ascii")
+
+
+def _serialise(document: Any, newline: bool) -> bytes:
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return (text + "\n" if newline else text).encode("utf-8")
+
+
+def _account(usage: dict[str, ApiUsage], calls: Sequence[Call], results: Sequence[CallResult]) -> None:
+    for call, result in zip(calls, results, strict=True):
+        line = usage.setdefault(call.api, ApiUsage())
+        if result.ok:
+            # Comprehend bills answered requests: 100-character units, 3-unit minimum (shared pricing).
+            line.requests += 1
+            line.characters += len(call.text)
+            line.billed_units += pricing.pii_units(len(call.text))
+        else:
+            line.failed_requests += 1
+        if result.latency_ms is not None:
+            line.latencies_ms.append(result.latency_ms)
+
+
+def screen(records: Sequence[InputRecord], options: ScreeningOptions, service: PiiService) -> BatchOutcome:
+    """Screen a batch; one outcome per input record, in order."""
+    outcomes: list[RecordOutcome] = []
+    parsed: list[_Parsed] = []
+    for record in records:
+        try:
+            raw, document = decode_record(record.data)
+        except RecordError as error:
+            outcomes.append(RecordOutcome(record.record_id, "ProcessingFailed", record.data, reason=str(error),
+                                          reason_kind=error.kind))
+            continue
+        outcomes.append(RecordOutcome(record.record_id, "Ok", ""))
+        parsed.append(_Parsed(len(outcomes) - 1, document, raw, select(document, options.paths)))
+
+    # Every non-empty value becomes one piece, or several overlapping segments when too large.
+    values: list[tuple[_Parsed, Slot]] = []
+    pieces: list[Piece] = []
+    for item in parsed:
+        for slot in item.slots:
+            if not slot.text:
+                continue
+            value_id = len(values)
+            values.append((item, slot))
+            for offset, text in segment(slot.text, options.max_request_bytes, options.segment_overlap_bytes):
+                pieces.append(Piece(value_id, offset, text))
+
+    usage: dict[str, ApiUsage] = {}
+    failed_values: set[int] = set()
+    spans_by_value: dict[int, list[Span]] = {}
+
+    contains_packs = pack(pieces, options.contains_pack_chars, options.max_request_bytes)
+    contains_calls = [Call("ContainsPiiEntities", p.text, options.language) for p in contains_packs]
+    contains_results = service.run(contains_calls) if contains_calls else []
+    _account(usage, contains_calls, contains_results)
+
+    flagged: list[Piece] = []
+    for pack_, result in zip(contains_packs, contains_results, strict=True):
+        if not result.ok:
+            failed_values.update(piece.value_id for piece, _ in pack_.pieces)
+        elif any(options.wants(name) and score >= options.min_score for name, score in (result.labels or {}).items()):
+            flagged.extend(piece for piece, _ in pack_.pieces)
+
+    detect_packs: list[Pack] = pack(flagged, options.detect_pack_chars, options.max_request_bytes)
+    detect_calls = [Call("DetectPiiEntities", p.text, options.language) for p in detect_packs]
+    detect_results = service.run(detect_calls) if detect_calls else []
+    _account(usage, detect_calls, detect_results)
+
+    for pack_, result in zip(detect_packs, detect_results, strict=True):
+        if not result.ok:
+            failed_values.update(piece.value_id for piece, _ in pack_.pieces)
+            continue
+        wanted = [s for s in result.spans or () if options.wants(s.type) and s.score >= options.min_score]
+        for piece, span in unpack(pack_, wanted):
+            spans_by_value.setdefault(piece.value_id, []).append(span)
+
+    # Apply per record: masks where found, the failure policy where anything could not be inspected.
+    failed_records = {id(values[v][0]) for v in failed_values}
+    changed: set[int] = set()
+    for value_id, (item, slot) in enumerate(values):
+        if id(item) in failed_records:
+            continue
+        spans = merge(spans_by_value.get(value_id, ()))
+        if spans:
+            slot.write(redact(slot.text, spans, options.mask_style, options.mask_character))
+            outcomes[item.outcome_index].entities.update(s.type for s in spans)
+            changed.add(id(item))
+
+    for item in parsed:
+        outcome = outcomes[item.outcome_index]
+        if id(item) in failed_records:
+            _fail_closed(outcome, item, options)
+        elif id(item) in changed:
+            outcome.data = _encode(_serialise(item.document, options.newline))
+        else:
+            original = item.original
+            if options.newline and not original.endswith(b"\n"):
+                original += b"\n"
+            outcome.data = _encode(original)
+    return BatchOutcome(outcomes, usage, fields_inspected=len(values))
+
+
+def _fail_closed(outcome: RecordOutcome, item: _Parsed, options: ScreeningOptions) -> None:
+    outcome.reason, outcome.reason_kind = "fields could not be inspected", "uninspected"
+    outcome.entities.clear()
+    if options.failure_policy == "drop":
+        outcome.result, outcome.data = "Dropped", ""
+    elif options.failure_policy == "fail":
+        outcome.result, outcome.data = "ProcessingFailed", _encode(item.original)
+    else:
+        for slot in item.slots:
+            if slot.text:
+                slot.write(mask_whole(slot.text, options.mask_style, options.mask_character))
+        item.document[MARKER_KEY] = MARKER_MASKED
+        outcome.masked_uninspected = True
+        outcome.data = _encode(_serialise(item.document, options.newline))

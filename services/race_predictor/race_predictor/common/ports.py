@@ -1,0 +1,94 @@
+"""The ports the predictors' logic talks through: a versioned state store and a publish ledger.
+
+The DynamoDB implementations live in `common/adapters/`; `InMemoryStateStore` and `InMemoryLedger`
+are the same contracts in a dict, for unit tests and for running the logic without AWS.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+ClaimResult = Literal["claimed", "published", "busy"]
+
+# A claim not turned into "published" within this many seconds is taken to belong to a call that
+# died between claiming and publishing; another call may then claim it again.
+STALE_CLAIM_S = 30.0
+
+
+class VersionConflict(Exception):
+    """Another call wrote the item since it was read (optimistic locking)."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An item body (already decoded) and the version it was read at (0 = absent)."""
+
+    body: dict[str, Any] | None
+    version: int
+
+
+class StateStore(Protocol):
+    def load(self, key: str) -> Stored: ...
+
+    def save(self, key: str, body: dict[str, Any], expected_version: int, expires_at: int | None) -> int:
+        """Write `body` if the item is still at `expected_version`; return the new version or raise
+        VersionConflict."""
+        ...
+
+
+class PublishLedger(Protocol):
+    def claim(self, key: str, entry: str, now: float) -> ClaimResult: ...
+
+    def mark_published(self, key: str, entry: str, expires_at: int | None) -> None: ...
+
+
+class InMemoryStateStore:
+    """A StateStore in a dict, with the same conditional-write semantics (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.writes = 0
+        self._lock = threading.Lock()
+
+    def load(self, key: str) -> Stored:
+        with self._lock:
+            if key not in self.items:
+                return Stored(None, 0)
+            version, body = self.items[key]
+            return Stored(copy.deepcopy(body), version)
+
+    def save(self, key: str, body: dict[str, Any], expected_version: int, expires_at: int | None) -> int:
+        with self._lock:
+            current = self.items.get(key, (0, {}))[0]
+            if current != expected_version:
+                raise VersionConflict(key)
+            self.items[key] = (expected_version + 1, copy.deepcopy(body))
+            self.writes += 1
+            return expected_version + 1
+
+
+class InMemoryLedger:
+    """A PublishLedger in a dict (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, key: str, entry: str, now: float) -> ClaimResult:
+        with self._lock:
+            current = self.entries.get((key, entry))
+            if current is not None:
+                status, claimed_at = current
+                if status == "published":
+                    return "published"
+                if now - claimed_at < STALE_CLAIM_S:
+                    return "busy"
+            self.entries[(key, entry)] = ("claimed", now)
+            return "claimed"
+
+    def mark_published(self, key: str, entry: str, expires_at: int | None) -> None:
+        with self._lock:
+            self.entries[(key, entry)] = ("published", 0.0)

@@ -1,0 +1,234 @@
+"""One F1 call end to end: apply timing messages to the race item, predict, publish once, answer.
+
+The race item is read and written once per call through `update_with_retries` (optimistic
+locking); new predictions go into the item's outbox in the same write and are then published
+through the ledger, so neither a concurrent call nor a retried request publishes one twice.
+The views behind the GET routes are here too.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pitwall_shared.events import Event, envelope
+from race_predictor.common.ports import PublishLedger, StateStore, VersionConflict
+from race_predictor.common.updates import OutboxEntry, publish_outbox, update_with_retries
+from race_predictor.f1.battles import Battle, BattleRules, derive_battles, prediction_laps
+from race_predictor.f1.features import battle_features
+from race_predictor.f1.messages import MessageBatch
+from race_predictor.f1.predictor import PitBattlePredictor, confidence
+from race_predictor.f1.state import RaceState, apply_messages
+
+DETAIL_TYPE = "PitBattlePredicted"
+EVENT_NAMESPACE = uuid.UUID("4f1c7d0e-8a43-4d59-9a3e-5b1f2c6d7e80")
+TTL_AFTER_END_S = 3 * 86400  # keep a finished race readable for three days
+TTL_RUNNING_S = 14 * 86400  # a race whose feed stopped without race_end goes after two weeks
+
+
+def state_key(race_id: str) -> str:
+    return f"F1#{race_id}"
+
+
+def prediction_entry(battle_id: str, lap: int) -> str:
+    return f"{battle_id}@{lap}"
+
+
+@dataclass(frozen=True)
+class CallResult:
+    accepted: int
+    duplicates: list[int]
+    predictions: list[dict[str, Any]]
+
+
+def _prediction_data(race_id: str, state: RaceState, battle: Battle, lap: int, swap: float, gap: float,
+                     model_version: str) -> dict[str, Any]:
+    info = state.info
+    swap = round(swap, 6)  # confidence from the published value, so a reader can recompute it
+    return {
+        "race_id": race_id,
+        "season": info.season if info else None,
+        "round": info.round if info else None,
+        "circuit": info.circuit if info else None,
+        "battle_id": battle.battle_id,
+        "lap": lap,
+        "opened_lap": battle.opened_lap,
+        "ahead_driver": battle.ahead,
+        "behind_driver": battle.behind,
+        "first_stopper": battle.first_stopper,
+        "kind": battle.kind,
+        "swap_probability": swap,
+        "predicted_gap_s": round(gap, 3),
+        "confidence": confidence(swap),
+        "model_version": model_version,
+    }
+
+
+def predict_new(race_id: str, state: RaceState, predictor: PitBattlePredictor,
+                rules: BattleRules) -> list[OutboxEntry]:
+    """Predict every (battle, lap) not predicted before; record them in `state` and return them."""
+    todo: list[tuple[Battle, int]] = []
+    for battle in derive_battles(state, rules):
+        for lap in prediction_laps(state, battle, rules):
+            if prediction_entry(battle.battle_id, lap) not in state.predicted:
+                todo.append((battle, lap))
+    if not todo:
+        return []
+    rows = [battle_features(state, battle, lap, predictor.pit_loss_by_circuit) for battle, lap in todo]
+    entries = []
+    for (battle, lap), (swap, gap) in zip(todo, predictor.predict(rows), strict=True):
+        data = _prediction_data(race_id, state, battle, lap, swap, gap, predictor.version)
+        entry = prediction_entry(battle.battle_id, lap)
+        state.predicted.add(entry)
+        latest = state.predictions.get(battle.battle_id)
+        if latest is None or latest["lap"] < lap:
+            state.predictions[battle.battle_id] = data
+        event_id = str(uuid.uuid5(EVENT_NAMESPACE, f"f1/{race_id}/{entry}"))
+        entries.append(OutboxEntry(entry, DETAIL_TYPE, event_id, data))
+    return entries
+
+
+@dataclass
+class F1Service:
+    store: StateStore
+    ledger: PublishLedger
+    publisher: Any  # pitwall_shared.events.EventPublisher or anything with publish_many
+    predictor: PitBattlePredictor
+    rules: BattleRules = field(default_factory=BattleRules)
+    clock: Callable[[], float] = time.time
+    on_publish_error: Callable[[Exception], None] = lambda error: None
+
+    def post_messages(self, race_id: str, batch: MessageBatch, correlation_id: str | None = None) -> CallResult:
+        key = state_key(race_id)
+
+        def mutate(body: dict[str, Any] | None) -> tuple[dict[str, Any], tuple[int, list[int], list[OutboxEntry]], bool]:
+            state = RaceState.from_json(body["race"]) if body else RaceState(race_id)
+            outbox = [OutboxEntry.from_json(raw) for raw in body.get("outbox", [])] if body else []
+            accepted, duplicates = apply_messages(state, list(batch.messages))
+            new_entries = predict_new(race_id, state, self.predictor, self.rules) if accepted else []
+            new_body = {"race": state.to_json(), "outbox": [e.to_json() for e in outbox + new_entries],
+                        "ended": state.ended}
+            return new_body, (len(accepted), duplicates, new_entries), bool(accepted)
+
+        def expires_at_for(body: dict[str, Any]) -> int:
+            # A finished race is kept three days for the GET views; an abandoned one two weeks.
+            return int(self.clock() + (TTL_AFTER_END_S if body.get("ended") else TTL_RUNNING_S))
+
+        updated = update_with_retries(self.store, key, mutate, expires_at=expires_at_for)
+        accepted, duplicates, new_entries = updated.result
+        expires_at = expires_at_for(updated.body)
+        outbox = [OutboxEntry.from_json(raw) for raw in updated.body.get("outbox", [])]
+        published: dict[str, dict[str, Any]] = {}
+        if outbox:
+            try:
+                outcome = publish_outbox(self.ledger, self.publisher, key, outbox,
+                                         correlation_id=correlation_id, expires_at=expires_at, now=self.clock)
+            except Exception as error:  # the claims go stale; the feed's next call publishes them
+                self.on_publish_error(error)
+            else:
+                published = {d["event_id"]: d for d in outcome.published}
+                self._forget_published(key, updated.body, updated.version, set(outcome.done), expires_at)
+        predictions = [
+            published.get(entry.event_id)
+            or envelope(Event(entry.detail_type, entry.data, event_id=entry.event_id, correlation_id=correlation_id))
+            for entry in new_entries
+        ]
+        return CallResult(accepted, duplicates, predictions)
+
+    def _forget_published(self, key: str, body: dict[str, Any], version: int, done: set[str],
+                          expires_at: int) -> None:
+        """Drop published entries from the outbox with one conditional write; if another call wrote
+        first, leave them: the next call finds them published in the ledger and drops them then."""
+        remaining = [raw for raw in body.get("outbox", []) if raw["entry"] not in done]
+        if len(remaining) == len(body.get("outbox", [])):
+            return
+        try:
+            self.store.save(key, {**body, "outbox": remaining}, version, expires_at)
+        except VersionConflict:
+            return
+
+    # ---- views ---------------------------------------------------------------------------------
+    def load_state(self, race_id: str) -> RaceState | None:
+        stored = self.store.load(state_key(race_id))
+        return RaceState.from_json(stored.body["race"]) if stored.body else None
+
+    def race_view(self, race_id: str) -> dict[str, Any] | None:
+        state = self.load_state(race_id)
+        return None if state is None else race_summary(state)
+
+    def battles_view(self, race_id: str) -> dict[str, Any] | None:
+        state = self.load_state(race_id)
+        return None if state is None else battles_summary(state, self.rules)
+
+
+def race_summary(state: RaceState) -> dict[str, Any]:
+    """Order, gaps, tyres, stops and status at the latest lap each driver has completed."""
+    info = state.info
+    drivers: list[dict[str, Any]] = []
+    for driver, by_lap in state.laps.items():
+        if not by_lap:
+            continue
+        last = max(by_lap)
+        fact = by_lap[last]
+        drivers.append({
+            "driver": driver,
+            "team": info.teams.get(driver) if info else None,
+            "position": fact.position,
+            "laps_completed": last,
+            "race_time_ms": fact.race_time_ms,
+            "last_lap_time_ms": fact.lap_time_ms,
+            "compound": _current_compound(state, driver, last, fact.compound),
+            "tyre_age_laps": fact.tyre_age_laps,
+            "stops": [{"lap": lap, **_stop_detail(state, driver, lap)} for lap in state.pit_laps(driver)],
+        })
+    drivers.sort(key=lambda d: (-d["laps_completed"], d["race_time_ms"]))
+    leader = drivers[0] if drivers else None
+    for ahead, entry in zip([None, *drivers[:-1]], drivers, strict=True):
+        same_lap = leader is not None and entry["laps_completed"] == leader["laps_completed"]
+        entry["gap_to_leader_s"] = round((entry["race_time_ms"] - leader["race_time_ms"]) / 1000, 3) if (
+            leader and same_lap) else None
+        entry["interval_s"] = round((entry["race_time_ms"] - ahead["race_time_ms"]) / 1000, 3) if (
+            ahead and ahead["laps_completed"] == entry["laps_completed"]) else None
+    return {
+        "race_id": state.race_id,
+        "season": info.season if info else None,
+        "round": info.round if info else None,
+        "circuit": info.circuit if info else None,
+        "total_laps": info.total_laps if info else None,
+        "lap": state.last_lap(),
+        "status": "finished" if state.ended else ("running" if state.laps else "not_started"),
+        "track_status": state.current_status(),
+        "order": drivers,
+    }
+
+
+def _stop_detail(state: RaceState, driver: str, lap: int) -> dict[str, Any]:
+    out = state.pit_outs.get(driver, {}).get(lap)
+    return {"compound": out.compound if out else None,
+            "pit_duration_ms": out.pit_duration_ms if out else None}
+
+
+def _current_compound(state: RaceState, driver: str, last: int, reported: str | None) -> str | None:
+    stops = [lap for lap in state.pit_laps(driver) if lap < last]
+    if stops:
+        out = state.pit_outs.get(driver, {}).get(stops[-1])
+        if out and out.compound and reported is None:
+            return out.compound
+    return reported
+
+
+def battles_summary(state: RaceState, rules: BattleRules) -> dict[str, Any]:
+    battles = []
+    for battle in derive_battles(state, rules):
+        record = battle.to_json()
+        record["latest_prediction"] = state.predictions.get(battle.battle_id)
+        battles.append(record)
+    return {
+        "race_id": state.race_id,
+        "open": [b for b in battles if b["status"] == "open"],
+        "resolved": [b for b in battles if b["status"] == "resolved"],
+        "expired": [b for b in battles if b["status"] == "expired"],
+    }

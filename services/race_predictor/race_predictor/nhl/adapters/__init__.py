@@ -1,0 +1,1 @@
+"""The only NHL modules that call AWS: the player-stats table (through pitwall_shared.aws.client)."""

@@ -1,0 +1,317 @@
+"""Per-game face-off detection: the state machine in play -> stoppage -> forming -> set -> in play.
+
+Owns the game state (period, clock, score, strength, players on ice with position and velocity),
+the set rule (both teams' nearest skaters close to a dot and nearly still, cut-offs fitted by
+`ml/nhl/fit_setup_rule.py`), taker choice, and which set-ups call for a prediction. Pure: records
+in, triggers and face-off results out; the caller stores the state and does the predicting.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from race_predictor.nhl.features import FaceoffSituation, Zone
+from race_predictor.nhl.records import GameRecord, LineupRecord, PositionRecord
+
+# The nine face-off dots, centre-ice origin, feet (NHL rink; shared/data/README.md geometry facts).
+DOTS: dict[str, tuple[float, float]] = {
+    "center": (0.0, 0.0),
+    **{f"{'end' if abs(x) == 69 else 'neutral'}_{'+' if x > 0 else '-'}x_{'+' if y > 0 else '-'}y": (x, y)
+       for x in (-69.0, -20.0, 20.0, 69.0) for y in (-22.0, 22.0)},
+}
+
+# --- Set rule, fitted by ml/nhl/fit_setup_rule.py (decision tree, depth 2) ------------------------
+# Both takers within SET_DISTANCE_FT of the dot and each moving slower than SET_SPEED_FPS.
+SET_DISTANCE_FT = 3.95
+SET_SPEED_FPS = 5.80
+# Not fitted: only decides when to call the stoppage "forming" (someone of each side heading in).
+FORMING_DISTANCE_FT = 25.0
+# A player not seen for this long is taken to be off the ice (on the bench).
+STALE_MS = 1500
+# Velocity from successive positions is smoothed: tracking noise of a few inches over 80 ms would
+# otherwise read as several feet per second.
+VELOCITY_SMOOTHING = 0.35
+MAX_DERIVE_GAP_MS = 1000
+
+Phase = Literal["pregame", "in_play", "stoppage", "forming", "set", "intermission", "final"]
+Trigger = Literal["set", "taker_changed", "dot_changed"]
+
+
+class Skater(BaseModel):
+    """Where one player was last seen, and how fast he was moving."""
+
+    ts_ms: int
+    x_ft: float
+    y_ft: float
+    vx_fps: float = 0.0
+    vy_fps: float = 0.0
+
+    @property
+    def speed_fps(self) -> float:
+        return math.hypot(self.vx_fps, self.vy_fps)
+
+
+class Rostered(BaseModel):
+    side: Literal["home", "away"]
+    position: Literal["C", "L", "R", "D", "G"]
+    shoots: Literal["L", "R"]
+
+
+class FaceoffSetup(BaseModel):
+    """A face-off about to be taken: where, by whom, in what situation; what prompted the prediction."""
+
+    game_id: str
+    faceoff_seq: int
+    dot: str
+    home_player_id: int
+    away_player_id: int
+    situation: FaceoffSituation
+    trigger: Trigger
+    ts_ms: int
+
+    @property
+    def combination(self) -> str:
+        """The ledger entry of this prediction: one per face-off, dot and pair of takers."""
+        return f"{self.faceoff_seq}:{self.dot}:{self.home_player_id}:{self.away_player_id}"
+
+
+class FaceoffResult(BaseModel):
+    """A face-off taken: who took it for each side and who won, for the player stats."""
+
+    game_id: str
+    ts_ms: int
+    home_player_id: int
+    away_player_id: int
+    home_won: bool
+    situation: FaceoffSituation
+
+
+class GameState(BaseModel):
+    """Everything detection needs to know about one game between two batches of records."""
+
+    game_id: str
+    season: int = 0
+    home_team: str = ""
+    away_team: str = ""
+    roster: dict[str, Rostered] = Field(default_factory=dict)
+    phase: Phase = "pregame"
+    period: int = 0
+    home_attacks_positive_x: bool = True
+    clock_running: bool = False
+    clock_started_ms: int = 0
+    elapsed_ms: int = 0  # game clock of the period, up to the last stop
+    home_score: int = 0
+    away_score: int = 0
+    home_skaters: int = 5
+    away_skaters: int = 5
+    skaters: dict[str, Skater] = Field(default_factory=dict)
+    faceoff_seq: int = 0  # counts stoppages: one face-off (possibly re-set) each
+    dot: str | None = None
+    takers: tuple[int, int] | None = None  # (home, away) of the current set-up
+    predicted: list[str] = Field(default_factory=list)  # combinations already triggered this stoppage
+    last_ts_ms: int = 0
+    last_sequence: str = ""  # Kinesis sequence number of the last record applied
+    counts: dict[str, int] = Field(default_factory=dict)
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + n
+
+
+class StepOutput(BaseModel):
+    setups: list[FaceoffSetup] = Field(default_factory=list)
+    results: list[FaceoffResult] = Field(default_factory=list)
+
+
+def zone_of(dot: str, home_attacks_positive_x: bool) -> Zone:
+    """The dot's zone from the home team's view (end dots are offensive at the end it attacks)."""
+    x = DOTS[dot][0]
+    if abs(x) < 69:
+        return "N"
+    return "O" if (x > 0) == home_attacks_positive_x else "D"
+
+
+def default_home_attacks_positive_x(period: int) -> bool:
+    """Teams change ends every period; by this contract's default the home team attacks +x in odd ones."""
+    return period % 2 == 1
+
+
+def is_set(home_distance: float, away_distance: float, home_speed: float, away_speed: float) -> bool:
+    """The fitted set rule (see the constants above)."""
+    return (max(home_distance, away_distance) <= SET_DISTANCE_FT
+            and max(home_speed, away_speed) <= SET_SPEED_FPS)
+
+
+def _game_seconds(state: GameState, ts_ms: int) -> float:
+    running = ts_ms - state.clock_started_ms if state.clock_running else 0
+    return min(1200.0, max(0.0, (state.elapsed_ms + running) / 1000.0))
+
+
+def situation_of(state: GameState, dot: str, ts_ms: int) -> FaceoffSituation:
+    return FaceoffSituation(
+        zone=zone_of(dot, state.home_attacks_positive_x), period=max(1, min(state.period, 10)),
+        seconds_elapsed=_game_seconds(state, ts_ms), score_diff=max(-20, min(20, state.home_score - state.away_score)),
+        home_skaters=state.home_skaters, away_skaters=state.away_skaters, season=state.season)
+
+
+def nearest_takers(state: GameState, now_ms: int) -> tuple[str, int, int, float, float, float, float] | None:
+    """The dot whose nearest home and away skaters are closest, with those two and their distances.
+
+    Returns (dot, home_id, away_id, home_distance, away_distance, home_speed, away_speed).
+    """
+    home: list[tuple[int, Skater]] = []
+    away: list[tuple[int, Skater]] = []
+    for pid, skater in state.skaters.items():
+        rostered = state.roster.get(pid)
+        if rostered is None or rostered.position == "G" or now_ms - skater.ts_ms > STALE_MS:
+            continue
+        (home if rostered.side == "home" else away).append((int(pid), skater))
+    if not home or not away:
+        return None
+    best = None
+    for dot, (dx, dy) in DOTS.items():
+        h_id, h = min(home, key=lambda item: math.hypot(item[1].x_ft - dx, item[1].y_ft - dy))
+        a_id, a = min(away, key=lambda item: math.hypot(item[1].x_ft - dx, item[1].y_ft - dy))
+        h_d, a_d = math.hypot(h.x_ft - dx, h.y_ft - dy), math.hypot(a.x_ft - dx, a.y_ft - dy)
+        if best is None or max(h_d, a_d) < max(best[3], best[4]):
+            best = (dot, h_id, a_id, h_d, a_d, h.speed_fps, a.speed_fps)
+    return best
+
+
+def apply_lineup(state: GameState, record: LineupRecord) -> None:
+    state.season = record.season
+    state.home_team, state.away_team = record.home_team, record.away_team
+    state.roster = {str(p.player_id): Rostered(side=p.side, position=p.position, shoots=p.shoots)
+                    for p in record.players}
+
+
+def apply_position(state: GameState, record: PositionRecord) -> None:
+    key = str(record.player_id)
+    if key not in state.roster:
+        state.count("positions_unknown_player")
+        return
+    previous = state.skaters.get(key)
+    if previous is not None and record.ts_ms <= previous.ts_ms:
+        return  # a re-delivered or out-of-date sample
+    if record.vx_fps is not None and record.vy_fps is not None:
+        vx, vy = record.vx_fps, record.vy_fps
+    elif previous is not None and record.ts_ms - previous.ts_ms <= MAX_DERIVE_GAP_MS:
+        dt = (record.ts_ms - previous.ts_ms) / 1000.0
+        raw_vx, raw_vy = (record.x_ft - previous.x_ft) / dt, (record.y_ft - previous.y_ft) / dt
+        vx = VELOCITY_SMOOTHING * raw_vx + (1 - VELOCITY_SMOOTHING) * previous.vx_fps
+        vy = VELOCITY_SMOOTHING * raw_vy + (1 - VELOCITY_SMOOTHING) * previous.vy_fps
+    else:
+        vx = vy = 0.0
+    state.skaters[key] = Skater(ts_ms=record.ts_ms, x_ft=record.x_ft, y_ft=record.y_ft, vx_fps=vx, vy_fps=vy)
+    if state.phase in ("stoppage", "forming", "set"):
+        state.count("positions_in_stoppage")
+
+
+def detect(state: GameState, now_ms: int) -> FaceoffSetup | None:
+    """Advance stoppage -> forming -> set from the players' positions; return a set-up to predict."""
+    if state.phase not in ("stoppage", "forming", "set"):
+        return None
+    found = nearest_takers(state, now_ms)
+    if found is None:
+        return None
+    dot, home_id, away_id, h_d, a_d, h_v, a_v = found
+    if not is_set(h_d, a_d, h_v, a_v):
+        if max(h_d, a_d) <= FORMING_DISTANCE_FT:
+            state.phase, state.dot = "forming", dot
+        elif state.phase == "set":
+            state.phase = "forming"
+        return None
+    previous_dot, previous_takers = state.dot, state.takers
+    state.phase, state.dot, state.takers = "set", dot, (home_id, away_id)
+    setup = FaceoffSetup(game_id=state.game_id, faceoff_seq=state.faceoff_seq, dot=dot,
+                         home_player_id=home_id, away_player_id=away_id,
+                         situation=situation_of(state, dot, now_ms), ts_ms=now_ms,
+                         trigger="set" if previous_takers is None else
+                         "dot_changed" if previous_dot != dot else "taker_changed")
+    if setup.combination in state.predicted:
+        return None
+    state.predicted.append(setup.combination)
+    return setup
+
+
+def _stop_clock(state: GameState, ts_ms: int) -> None:
+    if state.clock_running:
+        state.elapsed_ms += ts_ms - state.clock_started_ms
+        state.clock_running = False
+
+
+def _begin_stoppage(state: GameState) -> None:
+    if state.phase in ("stoppage", "forming", "set"):
+        return  # already stopped (a goal then a whistle): still the same face-off to come
+    state.faceoff_seq += 1
+    state.phase, state.dot, state.takers, state.predicted = "stoppage", None, None, []
+
+
+def apply_game(state: GameState, record: GameRecord) -> FaceoffResult | None:
+    event = record.event
+    if event == "period_start":
+        _stop_clock(state, record.ts_ms)
+        state.period = record.period or state.period + 1
+        state.home_attacks_positive_x = default_home_attacks_positive_x(state.period)
+        state.elapsed_ms = 0
+        state.phase = "intermission"  # so that the opening face-off counts as a new stoppage
+        _begin_stoppage(state)
+    elif event in ("whistle", "goal"):
+        _stop_clock(state, record.ts_ms)
+        if event == "goal":
+            state.home_score, state.away_score = record.home_score or 0, record.away_score or 0
+        _begin_stoppage(state)
+    elif event in ("penalty", "penalty_end"):
+        state.home_skaters, state.away_skaters = record.home_skaters or 5, record.away_skaters or 5
+        if event == "penalty":
+            _stop_clock(state, record.ts_ms)
+            _begin_stoppage(state)
+    elif event == "clock_start":
+        if not state.clock_running:
+            state.clock_running, state.clock_started_ms = True, record.ts_ms
+        state.phase = "in_play"
+    elif event == "faceoff":
+        result = _faceoff_result(state, record)
+        state.phase = "in_play"
+        return result
+    elif event == "period_end":
+        _stop_clock(state, record.ts_ms)
+        state.phase = "intermission"
+    elif event == "game_end":
+        _stop_clock(state, record.ts_ms)
+        state.phase = "final"
+    return None
+
+
+def _faceoff_result(state: GameState, record: GameRecord) -> FaceoffResult | None:
+    winner, loser = state.roster.get(str(record.winner_id)), state.roster.get(str(record.loser_id))
+    if winner is None or loser is None or winner.side == loser.side:
+        state.count("faceoff_results_unmatched")
+        return None
+    home_won = winner.side == "home"
+    home_id, away_id = (record.winner_id, record.loser_id) if home_won else (record.loser_id, record.winner_id)
+    assert home_id is not None and away_id is not None
+    state.count("faceoffs")
+    return FaceoffResult(game_id=state.game_id, ts_ms=record.ts_ms, home_player_id=home_id,
+                         away_player_id=away_id, home_won=home_won,
+                         situation=situation_of(state, state.dot or "center", record.ts_ms))
+
+
+def apply_record(state: GameState, record: LineupRecord | PositionRecord | GameRecord,
+                 output: StepOutput) -> None:
+    """Apply one record to `state`, adding to `output` the set-ups and results it produced."""
+    if isinstance(record, LineupRecord):
+        apply_lineup(state, record)
+        return
+    state.last_ts_ms = max(state.last_ts_ms, record.ts_ms)
+    if isinstance(record, PositionRecord):
+        apply_position(state, record)
+        setup = detect(state, record.ts_ms)
+        if setup is not None:
+            output.setups.append(setup)
+        return
+    result = apply_game(state, record)
+    if result is not None:
+        output.results.append(result)

@@ -1,0 +1,48 @@
+"""The face-off model as the function runs it: ONNX Runtime through `common.inference`, with a cache.
+
+Owns turning feature rows into home-win probabilities in one grouped call, and remembering each
+probability by its exact input row, so an input combination is never scored twice in a process.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from race_predictor.common.inference import MODELS_DIR, load_bundle
+from race_predictor.nhl.features import FEATURE_NAMES
+
+MANIFEST = MODELS_DIR / "nhl_faceoff.json"
+CACHE_SIZE = 4096
+
+
+class FaceoffModel:
+    """`home_win_probabilities(rows)` -> one probability per row; rows in FEATURE_NAMES order."""
+
+    def __init__(self, manifest: Path = MANIFEST) -> None:
+        bundle = load_bundle(manifest)
+        if tuple(bundle.manifest["features"]) != FEATURE_NAMES:
+            raise RuntimeError(f"{manifest.name}: features differ from race_predictor.nhl.features")
+        self.version = bundle.version
+        self._model = bundle.models["home_win"]
+        self._cache: OrderedDict[tuple[float, ...], float] = OrderedDict()
+        self.model_calls = 0
+        self.rows_scored = 0
+
+    def home_win_probabilities(self, rows: Sequence[Sequence[float]]) -> list[float]:
+        # The model sees float32: key the cache on the float32 values so equal inputs share an entry.
+        keys = [tuple(np.asarray(row, dtype=np.float32).tolist()) for row in rows]
+        missing = list(dict.fromkeys(key for key in keys if key not in self._cache))
+        if missing:
+            outputs = self._model.run(np.asarray(missing, dtype=np.float32))
+            probabilities = np.asarray(outputs["probabilities"])[:, 1]
+            self.model_calls += 1
+            self.rows_scored += len(missing)
+            for key, probability in zip(missing, probabilities, strict=True):
+                self._cache[key] = float(probability)
+                if len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return [self._cache[key] for key in keys]

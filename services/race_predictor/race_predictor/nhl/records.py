@@ -1,0 +1,126 @@
+"""The player-tracking stream's records (`lineup`, `position`, `game`) as pydantic models.
+
+Owns parsing one Kinesis record's JSON into a typed record; a malformed record raises
+`MalformedRecord` whose message names the offending field and never echoes the record's values.
+The JSON Schemas `events/schemas/TrackingRecord*.v1.json` describe the same contract.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+# Rink 200 x 85 ft with centre ice at the origin; a little slack for players tracked over the boards.
+X_LIMIT = 105.0
+Y_LIMIT = 47.0
+
+GameEventName = Literal["period_start", "whistle", "clock_start", "faceoff", "goal", "penalty",
+                        "penalty_end", "period_end", "game_end"]
+
+
+class MalformedRecord(ValueError):
+    """A tracking record that does not follow the contract; the message names the field(s)."""
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    game_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+class LineupPlayer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    player_id: int = Field(gt=0)
+    side: Literal["home", "away"]
+    position: Literal["C", "L", "R", "D", "G"]
+    shoots: Literal["L", "R"]
+    height_in: int | None = Field(default=None, ge=48, le=96)
+    weight_lb: int | None = Field(default=None, ge=100, le=350)
+    first_season: int | None = Field(default=None, ge=19001901, le=21002101)
+
+
+class LineupRecord(_Record):
+    type: Literal["lineup"]
+    season: int = Field(ge=19001901, le=21002101)
+    home_team: str = Field(min_length=2, max_length=8)
+    away_team: str = Field(min_length=2, max_length=8)
+    players: list[LineupPlayer] = Field(min_length=2, max_length=80)
+
+    @model_validator(mode="after")
+    def _unique_players(self) -> LineupRecord:
+        ids = [player.player_id for player in self.players]
+        if len(ids) != len(set(ids)):
+            raise ValueError("players: a player_id appears twice")
+        return self
+
+
+class PositionRecord(_Record):
+    type: Literal["position"]
+    ts_ms: int = Field(ge=0)
+    player_id: int = Field(gt=0)
+    x_ft: float = Field(ge=-X_LIMIT, le=X_LIMIT, allow_inf_nan=False)
+    y_ft: float = Field(ge=-Y_LIMIT, le=Y_LIMIT, allow_inf_nan=False)
+    vx_fps: float | None = Field(default=None, ge=-60, le=60, allow_inf_nan=False)
+    vy_fps: float | None = Field(default=None, ge=-60, le=60, allow_inf_nan=False)
+
+
+class GameRecord(_Record):
+    type: Literal["game"]
+    ts_ms: int = Field(ge=0)
+    event: GameEventName
+    period: int | None = Field(default=None, ge=1, le=10)
+    winner_id: int | None = Field(default=None, gt=0)
+    loser_id: int | None = Field(default=None, gt=0)
+    home_score: int | None = Field(default=None, ge=0, le=50)
+    away_score: int | None = Field(default=None, ge=0, le=50)
+    home_skaters: int | None = Field(default=None, ge=3, le=6)
+    away_skaters: int | None = Field(default=None, ge=3, le=6)
+
+    @model_validator(mode="after")
+    def _fields_of_event(self) -> GameRecord:
+        required = {
+            "faceoff": ("winner_id", "loser_id"),
+            "goal": ("home_score", "away_score"),
+            "penalty": ("home_skaters", "away_skaters"),
+            "penalty_end": ("home_skaters", "away_skaters"),
+        }.get(self.event, ())
+        missing = [name for name in required if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"{', '.join(missing)} required when event is {self.event}")
+        if self.event == "faceoff" and self.winner_id == self.loser_id:
+            raise ValueError("loser_id must differ from winner_id")
+        return self
+
+
+TrackingRecord = Annotated[LineupRecord | PositionRecord | GameRecord, Field(discriminator="type")]
+_ADAPTER: TypeAdapter[LineupRecord | PositionRecord | GameRecord] = TypeAdapter(TrackingRecord)
+
+
+def _describe(error: ValidationError) -> str:
+    # loc and msg only: pydantic's default text would repeat the input values.
+    parts = []
+    for item in error.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in item["loc"])
+        parts.append(f"{location or 'record'}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def parse_record(raw: bytes | str | dict) -> LineupRecord | PositionRecord | GameRecord:
+    """Parse one tracking record (JSON bytes, text or an already decoded object).
+
+    >>> parse_record('{"type": "game", "game_id": "g1", "ts_ms": 0, "event": "whistle"}').event
+    'whistle'
+    """
+    try:
+        payload = json.loads(raw) if isinstance(raw, bytes | str) else raw
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedRecord("record: not valid JSON") from exc
+    if not isinstance(payload, dict):
+        raise MalformedRecord("record: must be a JSON object")
+    try:
+        return _ADAPTER.validate_python(payload)
+    except ValidationError as exc:
+        raise MalformedRecord(_describe(exc)) from None

@@ -1,0 +1,100 @@
+"""Human review through the whole local cloud, as `template.yaml` wires it.
+
+A ReviewCandidate on the Pitwall bus → rule → trigger queue → ReviewTriggerFunction (in its worker)
+→ loop in the A2I emulator; a person answers on the reviewer page in headless Chromium; the
+emulator puts the status change on the default bus → rule → status queue → ReviewCompletionFunction
+→ manifest part in S3. Then `make run`'s demo (answered programmatically) on the same cloud.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from local.cloud import LocalCloud
+from local.demos.human_review import run_demo
+from tests.system import test_reviewer_page as page_test
+
+pytestmark = [pytest.mark.system, pytest.mark.browser]
+ROOT = Path(__file__).resolve().parents[2]
+browser = page_test.browser  # the Chromium fixture (skips with the reason when Chromium is missing)
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory):
+    with LocalCloud(ROOT / "template.yaml", log_dir=tmp_path_factory.mktemp("logs")) as running:
+        yield running
+
+
+def _wait_for(what, probe, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"no {what} within {timeout:.0f} s")
+
+
+def test_a_person_answers_on_the_page_and_the_line_reaches_s3(cloud, browser):
+    s3 = cloud.client("s3")
+    bucket = cloud.physical_id("ReviewManifestsBucket")
+    s3.put_object(Bucket=bucket, Key="frames/pit-stop.png", Body=page_test.png(page_test.WIDTH, page_test.HEIGHT),
+                  ContentType="image/png")
+    event_id = f"system-frame-{time.time_ns()}"
+    detail = {"event_id": event_id, "correlation_id": event_id, "occurred_at": "2026-11-22T10:00:00.000Z",
+              "schema_version": "1",
+              "data": {"review_policy": "custom-labels", "model_id": "pit-objects-v3", "task_type": "object-detection",
+                       "task_object_s3_uri": f"s3://{bucket}/frames/pit-stop.png", "score_scale": 100, "labels": []}}
+    cloud.client("events").put_events(Entries=[{"Source": "acme.vision", "DetailType": "ReviewCandidate",
+                                                "Detail": json.dumps(detail),
+                                                "EventBusName": cloud.physical_id("PitwallBus")}])
+    a2i_url = cloud.emulators["a2i"].url
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{a2i_url}/review/")
+
+    def loop_listed():
+        page.locator("#refresh").click()
+        buttons = page.locator("#loops button[data-loop^='pw-system-frame']")
+        return buttons.first.get_attribute("data-loop") if buttons.count() else None
+
+    name = _wait_for("loop on the reviewer page", loop_listed)
+    page.locator(f'#loops button[data-loop="{name}"]').click()
+    page.wait_for_selector(".stage svg")
+    assert "No label" in page.locator("#labels tbody").inner_text()  # the no-label case went to review
+    page.select_option("#new-label", "crew-member")
+    area = page.locator(".stage svg").bounding_box()
+    page.mouse.move(area["x"] + 0.5 * area["width"], area["y"] + 0.5 * area["height"])
+    page.mouse.down()
+    page.mouse.move(area["x"] + 0.9 * area["width"], area["y"] + 0.9 * area["height"], steps=8)
+    page.mouse.up()
+    page.locator("#submit").click()
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('Submitted')")
+    page.close()
+
+    key = f"manifests/parts/pit-objects/{name}.jsonl"
+
+    def part():
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", [])
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read() if listed else None
+
+    line = json.loads(_wait_for("manifest part in S3", part))
+    assert line["source-ref"] == f"s3://{bucket}/frames/pit-stop.png"
+    [box] = line["pit-objects_BB"]["annotations"]
+    assert box["class_id"] == 2 and abs(box["left"] - 0.5 * page_test.WIDTH) <= 2
+    assert abs(box["width"] - 0.4 * page_test.WIDTH) <= 2 and abs(box["height"] - 0.4 * page_test.HEIGHT) <= 2
+    item = cloud.client("dynamodb").get_item(TableName=cloud.physical_id("ReviewLoopsTable"),
+                                             Key={"human_loop_name": {"S": name}})["Item"]
+    assert item["status"]["S"] == "Completed" and item["corrected_label"]["S"] == "crew-member"
+
+
+def test_make_run_demo_turns_an_unsure_prediction_into_a_manifest_line(cloud):
+    summary = run_demo(cloud)
+    line = summary["manifest line"]
+    assert line["faceoff-winner"] == 0 and line["faceoff-winner-metadata"]["class-name"] == "away-wins"
+    assert summary["loop record"] == "status Completed, corrected label away-wins"
+    assert summary["manifest part"].endswith(".jsonl")

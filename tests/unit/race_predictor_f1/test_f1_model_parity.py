@@ -1,0 +1,55 @@
+"""The shipped ONNX models give the same predictions as the native XGBoost models they were
+exported from (to 1e-6), on random rows with missing values and on a hand-built race."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ml.f1.dataset import race_examples, race_state
+from race_predictor.f1.features import FEATURE_NAMES
+from race_predictor.f1.predictor import MANIFEST, OnnxPitBattlePredictor
+from tests.unit.race_predictor_f1.f1_builders import undercut_race
+
+xgb = pytest.importorskip("xgboost", reason="xgboost is a development dependency (requirements/dev.in)")
+ARTIFACTS = Path(__file__).resolve().parents[3] / "ml" / "f1" / "artifacts"
+
+
+def native_models():
+    classifier, regressor = xgb.XGBClassifier(), xgb.XGBRegressor()
+    classifier.load_model(ARTIFACTS / "f1_pit_battle_swap.xgb.json")
+    regressor.load_model(ARTIFACTS / "f1_pit_battle_gap.xgb.json")
+    classifier.set_params(n_jobs=1)
+    regressor.set_params(n_jobs=1)
+    return classifier, regressor
+
+
+def random_rows(count: int) -> np.ndarray:
+    rng = np.random.default_rng(42)
+    scales = np.array([2, 15, 4, 1, 1, 10, 1, 40, 2, 2, 30, 30, 30, 2, 30, 5, 50, 5, 5, 3, 30, 30, 30])
+    rows = rng.normal(size=(count, len(FEATURE_NAMES))) * scales
+    rows[rng.random(rows.shape) < 0.15] = np.nan  # missing values take the trees' default branches
+    return rows.astype(np.float32)
+
+
+def test_manifest_matches_the_feature_contract():
+    predictor = OnnxPitBattlePredictor.load()
+    assert predictor.feature_names == list(FEATURE_NAMES)
+    assert predictor.version.startswith("f1-pit-battle-") and MANIFEST.exists()
+    assert predictor.bundle.manifest["rules"] == {"max_gap_s": 3.0, "window_laps": 8}
+
+
+def test_onnx_matches_native_xgboost_to_1e_6():
+    classifier, regressor = native_models()
+    predictor = OnnxPitBattlePredictor.load()
+    rows = random_rows(2000)
+    state = race_state("r1", undercut_race().messages)
+    hand = np.asarray(race_examples(state, predictor.pit_loss_by_circuit, 2023, "x").rows, dtype=np.float32)
+    rows = np.vstack([rows, hand])
+    onnx = np.asarray(predictor.predict(rows.tolist()))
+    assert np.max(np.abs(onnx[:, 0] - classifier.predict_proba(rows)[:, 1])) <= 1e-6
+    assert np.max(np.abs(onnx[:, 1] - regressor.predict(rows))) <= 1e-6
+    # and the models are not constant: the check above could not pass by accident
+    assert np.std(onnx[:, 0]) > 0.05 and np.std(onnx[:, 1]) > 0.5

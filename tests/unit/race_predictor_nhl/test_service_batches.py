@@ -1,0 +1,115 @@
+"""The stream use case with in-memory ports: one publish per combination, across restarts and retries."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+
+from race_predictor.common.ports import InMemoryLedger, InMemoryStateStore
+from race_predictor.nhl.predictor import FaceoffModel
+from race_predictor.nhl.service import NhlService
+from race_predictor.nhl.simulator import simulate_game
+from race_predictor.nhl.stats import InMemoryPlayerStats
+from race_predictor.nhl.stream import process_tracking_event
+from tests.contracts import assert_valid_event
+
+
+class RecordingPublisher:
+    def __init__(self) -> None:
+        self.details: list[dict] = []
+        self.calls = 0
+
+    def publish_many(self, events):
+        from pitwall_shared.events import envelope
+
+        self.calls += 1
+        out = [envelope(event) for event in events]
+        self.details += out
+        return out
+
+
+def kinesis_event(records: list[dict | bytes], first_sequence: int = 1000) -> dict:
+    out = []
+    for offset, record in enumerate(records):
+        data = record if isinstance(record, bytes) else json.dumps(record).encode()
+        out.append({"eventSource": "aws:kinesis", "eventID": f"shardId-000:{first_sequence + offset}",
+                    "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": "g",
+                                "sequenceNumber": str(first_sequence + offset),
+                                "data": base64.b64encode(data).decode(), "approximateArrivalTimestamp": 1.0}})
+    return {"Records": out}
+
+
+def make_service(store, ledger, publisher, stats, model=None) -> NhlService:
+    return NhlService(store=store, ledger=ledger, publisher=publisher, stats=stats, model=model or FaceoffModel())
+
+
+def test_a_simulated_game_publishes_each_setup_once_across_restarts_and_redelivery():
+    game = simulate_game("g-restart", seed=5, faceoffs_per_period=4, periods=1, waive_out_rate=0.5)
+    store, ledger, stats, publisher = InMemoryStateStore(), InMemoryLedger(), InMemoryPlayerStats(), RecordingPublisher()
+    expected = sum(len(f.setups) for f in game.faceoffs)
+    chunks = [game.records[i:i + 250] for i in range(0, len(game.records), 250)]
+    sequence = 1
+    service = make_service(store, ledger, publisher, stats)
+    for index, chunk in enumerate(chunks):
+        event = kinesis_event(chunk, sequence)
+        if index % 7 == 3:
+            service = make_service(store, ledger, publisher, stats)  # a cold start mid-game
+        response, _ = process_tracking_event(event, service)
+        assert response == {"batchItemFailures": []}
+        if index % 5 == 2:
+            process_tracking_event(event, service)  # the same batch delivered again
+        sequence += len(chunk)
+    assert len(publisher.details) == expected
+    assert len({d["event_id"] for d in publisher.details}) == expected
+    for detail in publisher.details:
+        assert_valid_event("FaceoffPredicted", detail)
+    # Every result counted once in the stats despite the re-deliveries.
+    totals = sum(item.record.career_total for item in stats.items.values())
+    assert totals == 2 * len(game.faceoffs)
+
+
+def test_state_saved_but_publish_lost_is_sent_by_the_next_batch_once():
+    game = simulate_game("g-outbox", seed=6, faceoffs_per_period=2, periods=1, waive_out_rate=0.0)
+    store, ledger, stats = InMemoryStateStore(), InMemoryLedger(), InMemoryPlayerStats()
+
+    class FailingPublisher(RecordingPublisher):
+        def publish_many(self, events):
+            raise RuntimeError("bus unavailable")
+
+    half = len(game.records) // 2
+    service = make_service(store, ledger, FailingPublisher(), stats)
+    with contextlib.suppress(RuntimeError):
+        process_tracking_event(kinesis_event(game.records[:half], 1), service)
+    # The claims of the failed call go stale; the next call (a new process) publishes them.
+    publisher = RecordingPublisher()
+    later = make_service(store, ledger, publisher, stats, None)
+    later.now = lambda: 10**10
+    process_tracking_event(kinesis_event(game.records[half:], 1 + half), later)
+    process_tracking_event(kinesis_event(game.records[half:], 1 + half), later)
+    ids = [d["event_id"] for d in publisher.details]
+    assert len(ids) == len(set(ids)) == sum(len(f.setups) for f in game.faceoffs)
+
+
+def test_malformed_record_fails_alone_and_the_rest_is_applied():
+    good = simulate_game("g-bad", seed=7, faceoffs_per_period=1, periods=1).records[:400]
+    records = good[:200] + [b"{broken", {"type": "position", "game_id": "g-bad", "ts_ms": -1}] + good[200:]
+    service = make_service(InMemoryStateStore(), InMemoryLedger(), RecordingPublisher(), InMemoryPlayerStats())
+    response, report = process_tracking_event(kinesis_event(records, 1), service)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "201"}, {"itemIdentifier": "202"}]}
+    assert service.current_prediction("g-bad")["faceoff_seq"] >= 1
+    # Lambda re-delivers from the first failure: the good records after it are not applied twice.
+    retry, report = process_tracking_event(kinesis_event(records[200:], 201), service)
+    assert len(retry["batchItemFailures"]) == 2 and report.duplicates == len(good) - 200
+
+
+def test_new_setups_of_one_batch_are_scored_in_one_model_call():
+    model = FaceoffModel()
+    games = [simulate_game(f"g{k}", seed=20 + k, faceoffs_per_period=1, periods=1, waive_out_rate=0.0)
+             for k in range(3)]
+    # Interleave three games in one batch: three set-ups, one model call.
+    records = [r for g in games for r in g.records]
+    service = make_service(InMemoryStateStore(), InMemoryLedger(), RecordingPublisher(), InMemoryPlayerStats(), model)
+    calls_before = model.model_calls
+    _, report = process_tracking_event(kinesis_event(records, 1), service)
+    assert report.setups == 3 and model.model_calls - calls_before <= 1

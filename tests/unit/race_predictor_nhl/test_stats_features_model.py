@@ -1,0 +1,98 @@
+"""Player records and their update, the idempotent stats update, and ONNX parity with LightGBM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from race_predictor.nhl.features import (
+    FEATURE_NAMES,
+    RECENT_WINDOW,
+    FaceoffSituation,
+    PlayerFaceoffRecord,
+    faceoff_features,
+    shrunk_rate,
+)
+from race_predictor.nhl.predictor import FaceoffModel
+from race_predictor.nhl.stats import InMemoryPlayerStats, VersionClash, apply_result, records_of
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_record_counts_career_season_recent_and_head_to_head():
+    record = PlayerFaceoffRecord(player_id="1")
+    for k in range(RECENT_WINDOW + 10):
+        record.record_result(won=k % 2 == 0, opponent_id="2", season=20222023)
+    record.record_result(won=True, opponent_id="3", season=20232024)
+    assert (record.career_total, record.career_wins) == (RECENT_WINDOW + 11, (RECENT_WINDOW + 10) // 2 + 1)
+    assert (record.season, record.season_total, record.season_wins) == (20232024, 1, 1)
+    assert len(record.recent) == RECENT_WINDOW and record.recent.endswith("1")
+    assert record.head_to_head == {"2": [(RECENT_WINDOW + 10) // 2, RECENT_WINDOW + 10], "3": [1, 1]}
+
+
+def test_small_samples_are_shrunk_to_the_league_rate():
+    assert shrunk_rate(0, 0, 100) == 0.5
+    assert 0.5 < shrunk_rate(3, 3, 100) < 0.52
+    assert shrunk_rate(600, 1000, 100) == pytest.approx(650 / 1100)
+    home = PlayerFaceoffRecord(player_id="1", career_wins=600, career_total=1000, season=20232024,
+                               season_wins=60, season_total=100)
+    away = PlayerFaceoffRecord(player_id="2")
+    row = faceoff_features(home, away, FaceoffSituation(zone="D", season=20232024))
+    named = dict(zip(FEATURE_NAMES, row, strict=True))
+    assert named["away_career_rate"] == 0.5 and named["zone"] == -1
+    assert named["home_season_rate"] == pytest.approx((60 + 30) / 160)
+    # Last season's record does not count as this season's.
+    row = faceoff_features(home, away, FaceoffSituation(season=20242025))
+    assert dict(zip(FEATURE_NAMES, row, strict=True))["home_season_rate"] == 0.5
+
+
+def test_a_result_is_counted_once_even_if_delivered_twice():
+    store = InMemoryPlayerStats()
+    assert apply_result(store, result_id="g:1", home_id="1", away_id="2", home_won=True, season=20232024)
+    assert not apply_result(store, result_id="g:1", home_id="1", away_id="2", home_won=True, season=20232024)
+    apply_result(store, result_id="g:2", home_id="1", away_id="2", home_won=False, season=20232024)
+    records = records_of(store, ["1", "2", "3"])
+    assert (records["1"].career_wins, records["1"].career_total) == (1, 2)
+    assert records["2"].head_to_head == {"1": [1, 2]}
+    assert records["3"].career_total == 0
+
+
+def test_a_concurrent_write_is_retried_not_lost():
+    store = InMemoryPlayerStats()
+    apply_result(store, result_id="a", home_id="1", away_id="2", home_won=True, season=1)
+    real_put = store.put
+    clashes = {"left": 1}
+
+    def racing_put(player):
+        if clashes["left"]:
+            clashes["left"] -= 1
+            apply_result(store, result_id="other", home_id="1", away_id="9", home_won=True, season=1)
+            raise VersionClash(player.record.player_id)
+        real_put(player)
+
+    store.put = racing_put
+    apply_result(store, result_id="b", home_id="1", away_id="2", home_won=True, season=1)
+    assert records_of(store, ["1"])["1"].career_total == 3
+
+
+def test_onnx_model_matches_native_lightgbm_to_1e6():
+    lgb = pytest.importorskip("lightgbm", reason="lightgbm is a development dependency")
+    booster = lgb.Booster(model_file=str(ROOT / "ml" / "nhl" / "nhl_faceoff_lgbm.txt"))
+    rng = np.random.default_rng(3)
+    n = 2000
+    rows = np.column_stack([
+        rng.uniform(0.35, 0.65, n), rng.uniform(0.35, 0.65, n), rng.normal(0, 0.4, n),
+        rng.uniform(0, 9, n), rng.uniform(0, 9, n), rng.uniform(0.35, 0.65, n), rng.uniform(0.35, 0.65, n),
+        rng.uniform(0.35, 0.65, n), rng.uniform(0.35, 0.65, n), rng.uniform(0.3, 0.7, n), rng.uniform(0, 5, n),
+        rng.integers(-1, 2, n), rng.integers(1, 5, n), rng.uniform(0, 1200, n), rng.integers(-3, 4, n),
+        rng.integers(3, 7, n), rng.integers(3, 7, n)]).astype(np.float32)
+    model = FaceoffModel()
+    shipped = np.asarray(model.home_win_probabilities(rows.tolist()))
+    native = booster.predict(rows.astype(np.float64))
+    assert np.abs(shipped - native).max() < 1e-6
+    assert model.model_calls == 1 and model.rows_scored == n
+    # Cached: scoring the same rows again does not call the model.
+    model.home_win_probabilities(rows[:10].tolist())
+    assert model.model_calls == 1
