@@ -12,15 +12,21 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
+_ROOT = Path(__file__).resolve().parent.parent
+# The demos use the shared layer and the services' packages as the tests do (see pyproject.toml).
+sys.path[:0] = [str(_ROOT / "shared"), *(str(p) for p in sorted((_ROOT / "services").iterdir()) if p.is_dir())]
 
-from local.cloud import ROOT, LocalCloud, Ports, port_in_use
-from local.demos import available, call
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from local.cloud import ROOT, LocalCloud, Ports, port_in_use  # noqa: E402
+from local.demos import available, call  # noqa: E402
+from local.demos.progress import StreamProgress  # noqa: E402
 
 PID_FILE = ROOT / ".local" / "run.pid"
 console = Console()
@@ -61,6 +67,26 @@ def _summary_table(name: str, summary: dict[str, Any]) -> Table:
     return table
 
 
+def _run_demos(cloud: LocalCloud, options: argparse.Namespace) -> dict[str, tuple[dict[str, Any], str | None]]:
+    """Play every service's sample stream at once, one thread each, with a progress bar per stream."""
+    results: dict[str, tuple[dict[str, Any], str | None]] = {}
+
+    def play(name: str, demo: Any) -> None:
+        try:
+            results[name] = (call(demo, cloud, options), None)
+        except Exception as error:  # noqa: BLE001 - one demo failing must not hide the others
+            results[name] = ({}, f"{type(error).__name__}: {error}")
+
+    with StreamProgress(enabled=console.is_terminal) as progress:
+        options.progress = progress
+        threads = [threading.Thread(target=play, args=(name, demo), name=f"demo-{name}") for name, demo in available()]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return {name: results[name] for name, _ in available()}
+
+
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     other = _already_running()
@@ -77,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     PID_FILE.parent.mkdir(parents=True, exist_ok=True)
     PID_FILE.write_text(str(os.getpid()))
     started = time.monotonic()
-    cloud = LocalCloud(ports=ports)
+    cloud = LocalCloud(ports=ports, dashboard=True)
     failures = 0
     try:
         with console.status("starting the local cloud and deploying template.yaml ..."):
@@ -85,14 +111,15 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[green]local cloud up[/green] in {time.monotonic() - started:.1f}s: "
                       f"moto {cloud.moto_url}, API {cloud.api_url}, "
                       f"{len(cloud.resources)} resources, {len(cloud.runner.specs) if cloud.runner else 0} functions")
-        for name, demo in available():
-            try:
-                summary = call(demo, cloud, options)
-            except Exception as error:  # noqa: BLE001 - one demo failing must not hide the others
+        if cloud.dashboard_url:
+            console.print(f"[bold]dashboard[/bold] {cloud.dashboard_url}")
+        results = _run_demos(cloud, options)
+        for name, (summary, error) in results.items():
+            if error is not None:
                 failures += 1
-                console.print(f"[red]{name}: demo failed: {type(error).__name__}: {error}[/red]")
-                continue
-            console.print(_summary_table(name, summary))
+                console.print(f"[red]{name}: demo failed: {error}[/red]")
+            else:
+                console.print(_summary_table(name, summary))
         console.print(f"sample run finished in {time.monotonic() - started:.1f}s")
         if options.once:
             return 1 if failures else 0

@@ -90,11 +90,11 @@ def _faceoff(state: DashboardState, data: dict[str, Any], detail: dict[str, Any]
 def _pii_report(state: DashboardState, data: dict[str, Any], detail: dict[str, Any]) -> None:
     pii = state.pii
     pii["batches"] += 1
-    by_result = data.get("records_by_result") or data.get("by_result") or {}
-    for result, count in by_result.items():
-        pii["by_result"][result] = pii["by_result"].get(result, 0) + int(count)
-    pii["records"] += sum(int(c) for c in by_result.values()) or int(data.get("records", 0))
-    for entity, count in (data.get("entities_by_type") or data.get("entities") or {}).items():
+    records = data["records"]
+    pii["records"] += int(records["total"])
+    for result in ("ok", "dropped", "processing_failed", "masked_uninspected"):
+        pii["by_result"][result] = pii["by_result"].get(result, 0) + int(records.get(result, 0))
+    for entity, count in data.get("entities", {}).items():
         pii["entities"][entity] = pii["entities"].get(entity, 0) + int(count)
     moment = detail.get("occurred_at")
     pii["first_at"] = pii["first_at"] or moment

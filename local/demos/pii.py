@@ -28,7 +28,7 @@ def _objects(s3: Any, bucket: str, prefix: str) -> list[bytes]:
 
 
 def _flush(cloud: Any, stream: str) -> None:
-    request = urllib.request.Request(cloud.endpoint("firehose") + "/_emulator/flush", method="POST",
+    request = urllib.request.Request(cloud.endpoint("firehose") + "/_emulator/flush", method="POST",  # noqa: S310 - loopback emulator
                                      data=json.dumps({"DeliveryStreamName": stream}).encode(),
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=300) as response:  # noqa: S310 - loopback emulator

@@ -80,19 +80,26 @@ class Evaluation:
     sentences: int = 0
 
     def table(self) -> str:
-        lines = [f"{'type':<22}{'gold':>6}{'pred':>6}{'precision':>11}{'recall':>8}{'masked':>8}"]
+        lines = [f"{'type':<34}{'gold':>6}{'pred':>6}{'precision':>11}{'recall':>8}{'masked':>8}"]
         for name in sorted(self.scores):
             s = self.scores[name]
-            lines.append(f"{name:<22}{s.gold:>6}{s.predicted:>6}{s.precision:>11.3f}{s.recall:>8.3f}{s.masked:>8.3f}")
+            lines.append(f"{name:<34}{s.gold:>6}{s.predicted:>6}{s.precision:>11.3f}{s.recall:>8.3f}{s.masked:>8.3f}")
         return "\n".join(lines)
 
 
 def sentences(samples: int, seed: int, focus: tuple[str, ...] = ()) -> list:
     """Fake sentences from presidio-evaluator's templates (only those exercising `focus`, if given)."""
     from presidio_evaluator.data_generator import PresidioSentenceFaker
-    from presidio_evaluator.data_generator.presidio_sentence_faker import presidio_templates_file_path
+    from presidio_evaluator.data_generator.faker_extensions.providers import HospitalProvider
+    from presidio_evaluator.data_generator.presidio_sentence_faker import (
+        presidio_additional_entity_providers,
+        presidio_templates_file_path,
+    )
 
     templates = [line.strip() for line in presidio_templates_file_path.read_text().splitlines() if line.strip()]
+    # The hospital provider queries WikiData on construction; nothing here may reach the network.
+    templates = [t for t in templates if "{{hospital" not in t]
+    providers = [p for p in presidio_additional_entity_providers if p is not HospitalProvider]
     if focus:
         wanted = {p for name in focus for p in PLACEHOLDERS.get(name, ())}
         templates = [t for t in templates if any("{{" + p + "}}" in t for p in wanted)]
@@ -100,7 +107,7 @@ def sentences(samples: int, seed: int, focus: tuple[str, ...] = ()) -> list:
     # The library prints progress and notices; the evaluation prints its own table.
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         faker = PresidioSentenceFaker("en_US", lower_case_ratio=0.0, sentence_templates=templates,
-                                      random_seed=seed)
+                                      entity_providers=providers, random_seed=seed)
         return faker.generate_new_fake_sentences(samples)
 
 

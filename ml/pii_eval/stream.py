@@ -41,7 +41,7 @@ def records(count: int, *, seed: int = 7, fields: tuple[str, str] = ("Tweet1", "
     fake = Faker("en_US")
     fake.seed_instance(seed)
     rng = random.Random(seed)
-    for index in range(count):
+    for _ in range(count):
         texts = [rng.choice(_PLAIN_LINES), rng.choice(_PLAIN_LINES)]
         has_pii = rng.random() < pii_share
         if has_pii:

@@ -124,7 +124,10 @@ def test_golden_record_through_the_handler_and_its_events(env):
     assert_valid_event("ComprehendUsage", usage)
     assert report["data"]["records"]["ok"] == 1 and report["data"]["entities"]["SSN"] == 1
     lines = {line["api"]: line for line in usage["data"]["usage"]}
-    assert lines["ContainsPiiEntities"]["requests"] == 1 and lines["DetectPiiEntities"]["requests"] == 1
+    assert lines["ContainsPiiEntities"]["requests"] == 2 and lines["DetectPiiEntities"]["requests"] == 1
+    tweets = len(GOLDEN["record"]["Tweet1"]) + len(GOLDEN["record"]["Tweet2"])
+    assert lines["DetectPiiEntities"]["characters"] == tweets + 2  # one blank-line separator
+    assert lines["DetectPiiEntities"]["billed_units"] == -(-(tweets + 2) // 100)
     text = json.dumps(published)
     assert "548-95-6370" not in text and "Serdar" not in text
 

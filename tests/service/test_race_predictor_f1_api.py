@@ -74,8 +74,12 @@ def test_race_through_the_api_publishes_each_prediction_once(cloud):
     status, answer = post(http, "bahrain-2023", race.batch())
     assert status == 200 and answer["accepted"] == len(race.messages) and answer["duplicates"] == []
     assert [p["data"]["lap"] for p in answer["predictions"]] == [5, 6, 7]
-    events = captured()
-    assert [e["detail-type"] for e in events] == ["PitBattlePredicted"] * 3
+    published = captured()
+    assert [e["detail-type"] for e in published] == ["PitBattlePredicted"] * 3 + ["PitBattleResolved"]
+    (outcome,) = [e for e in published if e["detail-type"] == "PitBattleResolved"]
+    assert_valid_event("PitBattleResolved", outcome["detail"])
+    assert outcome["detail"]["data"]["swapped"] is True
+    events = [e for e in published if e["detail-type"] == "PitBattlePredicted"]
     assert {e["detail"]["event_id"] for e in events} == {p["event_id"] for p in answer["predictions"]}
     for event in events:
         assert event["source"] == "pitwall.race_predictor"
@@ -89,7 +93,7 @@ def test_race_through_the_api_publishes_each_prediction_once(cloud):
     assert int(item["version"]["N"]) >= 1 and int(item["expires_at"]["N"]) > 0
     ledger = ddb.query(TableName=TABLE, KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
                        ExpressionAttributeValues={":pk": {"S": "F1#bahrain-2023"}, ":p": {"S": "PUB#"}})["Items"]
-    assert sorted(i["sk"]["S"] for i in ledger) == [f"PUB#L5-AAA-BBB@{lap}" for lap in (5, 6, 7)]
+    assert sorted(i["sk"]["S"] for i in ledger) == sorted([f"PUB#L5-AAA-BBB@{lap}" for lap in (5, 6, 7)] + ["PUB#L5-AAA-BBB@end"])
     assert {i["status"]["S"] for i in ledger} == {"published"}
 
 
@@ -150,7 +154,9 @@ def test_concurrent_requests_for_one_race_against_dynamodb(cloud):
     assert errors == []
     state = service.load_state("r4")
     assert state.applied_seqs == {m["seq"] for m in messages}
-    assert sorted(e["detail"]["data"]["lap"] for e in captured()) == [5, 6, 7]
+    published = captured()
+    assert sorted(e["detail"]["data"]["lap"] for e in published if e["detail-type"] == "PitBattlePredicted") == [5, 6, 7]
+    assert [e["detail-type"] for e in published].count("PitBattleResolved") == 1
 
 
 def test_sample_events_run_through_the_lambda_handler(cloud):

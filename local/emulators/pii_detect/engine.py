@@ -13,7 +13,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from local.emulators.pii_detect.ner import merge_addresses, model_findings
+from local.emulators.pii_detect.ner import merge_addresses, model_findings, propagate_names
 from local.emulators.pii_detect.recognizers import Finding, structured_findings
 
 # Comprehend's PII entity types (DetectPiiEntities API reference, PiiEntity.Type).
@@ -60,7 +60,7 @@ def resolve(findings: list[Finding], text: str) -> list[Finding]:
             continue
         if all(f.end <= t.begin or f.begin >= t.end for t in taken):
             taken.append(f)
-    return sorted(merge_addresses(taken, text), key=lambda f: f.begin)
+    return sorted(merge_addresses(propagate_names(taken, text), text), key=lambda f: f.begin)
 
 
 class PiiDetector:

@@ -107,10 +107,48 @@ def _doc_findings(doc: Any) -> list[Finding]:
     return found
 
 
+# A name introduced as one ("my name is", "Name:", "calls me", a title): capitalised words after it.
+_NAME_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’-]*\.?"
+_INTRODUCED_NAME = re.compile(
+    r"(?:\bname(?:\s+is|\s*:)|\bcalls?\s+me|\bcalled|\bI'?m|\bI\s+am|\bDear|\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Miss)\.?)"
+    rf"[ \t]+(?P<name>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,3}})"
+)
+
+
+def _introduced_names(text: str) -> list[Finding]:
+    found = []
+    for m in _INTRODUCED_NAME.finditer(text):
+        name = m.group("name").rstrip(".")
+        if not _is_field_label(name):
+            found.append(Finding("NAME", m.start("name"), m.start("name") + len(name), 0.97, 2))
+    return found
+
+
 def model_findings(paragraphs: Sequence[str]) -> list[list[Finding]]:
     """NAME / ADDRESS candidates of each paragraph, from one batched pass of the model."""
     docs = _model().pipe(paragraphs, batch_size=64)
-    return [_doc_findings(doc) + _street_findings(text) for doc, text in zip(docs, paragraphs, strict=True)]
+    return [_doc_findings(doc) + _street_findings(text) + _introduced_names(text)
+            for doc, text in zip(docs, paragraphs, strict=True)]
+
+
+def propagate_names(findings: list[Finding], text: str) -> list[Finding]:
+    """A word of a name found once is the same person's name wherever else it stands capitalised in
+    the paragraph ("My name is Ikkou Izumi but everyone calls me Ikkou"); it outranks the model's
+    place guesses for that word."""
+    words = {w for f in findings if f.type == "NAME" for w in re.findall(r"[\w'’-]{3,}", text[f.begin:f.end])
+             if w[0].isupper()}
+    if not words:
+        return findings
+    taken = [(f.begin, f.end) for f in findings if f.priority > 1 or f.type == "NAME"]
+    extra = []
+    for m in re.finditer(r"(?<![\w'’-])(?:" + "|".join(map(re.escape, sorted(words))) + r")(?![\w'’-])", text):
+        if all(m.end() <= b or m.start() >= e for b, e in taken):
+            extra.append(Finding("NAME", m.start(), m.end(), 0.9, 2))
+    if not extra:
+        return findings
+    # Model-only guesses (priority 1) that a propagated name covers give way to it.
+    kept = [f for f in findings if f.priority > 1 or all(f.end <= x.begin or f.begin >= x.end for x in extra)]
+    return kept + extra
 
 
 def merge_addresses(findings: list[Finding], text: str) -> list[Finding]:

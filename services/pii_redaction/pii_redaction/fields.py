@@ -67,18 +67,18 @@ class Slot:
         self.container[self.key] = value
 
 
-def _leaves(container: Any, key: str | int) -> Iterator[Slot]:
+def _leaves(container: Any, key: str | int, out: list[Slot]) -> None:
     value = container[key]
-    if isinstance(value, dict):
+    if isinstance(value, str):
+        out.append(Slot(container, key, value, True))
+    elif isinstance(value, dict):
         for child in value:
-            yield from _leaves(value, child)
+            _leaves(value, child, out)
     elif isinstance(value, list):
         for index in range(len(value)):
-            yield from _leaves(value, index)
-    elif isinstance(value, str):
-        yield Slot(container, key, value, True)
+            _leaves(value, index, out)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        yield Slot(container, key, json.dumps(value), False)
+        out.append(Slot(container, key, json.dumps(value), False))
 
 
 def _expand_arrays(container: Any, key: str | int, depth: int) -> Iterator[tuple[Any, str | int]]:
@@ -106,13 +106,22 @@ def _walk(node: Any, path: FieldPath) -> Iterator[tuple[Any, str | int]]:
 
 def select(record: Any, paths: tuple[FieldPath, ...]) -> list[Slot]:
     """The slots `paths` select in `record`, each once, in path order."""
-    seen: set[tuple[int, str | int]] = set()
-    slots = []
+    slots: list[Slot] = []
     for path in paths:
+        if len(path) == 1 and not path[0].arrays and path[0].key != WILDCARD:
+            # The common case, a top-level field, without the generic walk.
+            if isinstance(record, dict) and path[0].key in record:
+                _leaves(record, path[0].key, slots)
+            continue
         for container, place in _walk(record, path):
-            for slot in _leaves(container, place):
-                identity = (id(slot.container), slot.key)
-                if identity not in seen:
-                    seen.add(identity)
-                    slots.append(slot)
-    return slots
+            _leaves(container, place, slots)
+    if len(paths) == 1:
+        return slots
+    seen: set[tuple[int, str | int]] = set()
+    unique = []
+    for slot in slots:
+        identity = (id(slot.container), slot.key)
+        if identity not in seen:
+            seen.add(identity)
+            unique.append(slot)
+    return unique

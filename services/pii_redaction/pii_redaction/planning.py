@@ -7,6 +7,7 @@ except the request limit, which Comprehend applies to UTF-8 bytes.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -138,14 +139,18 @@ def unpack(pack_: Pack, spans: Sequence[Span]) -> list[tuple[Piece, Span]]:
     A span that reaches over a separator is clipped to each piece it touches (the service should
     never return one; clipping keeps every character it named masked).
     """
+    starts = [start for _, start in pack_.pieces]
     out = []
-    for piece, start in pack_.pieces:
-        end = start + len(piece.text)
-        for span in spans:
-            begin, stop = max(span.begin, start), min(span.end, end)
+    for span in spans:
+        # The last piece starting at or before the span, then any later pieces the span reaches.
+        index = max(bisect_right(starts, span.begin) - 1, 0)
+        while index < len(starts) and starts[index] < span.end:
+            piece, start = pack_.pieces[index]
+            begin, stop = max(span.begin, start), min(span.end, start + len(piece.text))
             if begin < stop:
                 out.append((piece, Span(span.type, begin - start + piece.offset, stop - start + piece.offset,
                                         span.score)))
+            index += 1
     return out
 
 

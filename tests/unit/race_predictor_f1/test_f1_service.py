@@ -19,7 +19,8 @@ from tests.unit.race_predictor_f1.f1_builders import RaceScript, undercut_race
 
 class RecordingPublisher:
     def __init__(self, fail_times: int = 0) -> None:
-        self.details: list[dict] = []
+        self.details: list[dict] = []  # PitBattlePredicted
+        self.resolved: list[dict] = []  # PitBattleResolved
         self.fail_times = fail_times
         self._lock = threading.Lock()
 
@@ -31,7 +32,8 @@ class RecordingPublisher:
                 self.fail_times -= 1
                 raise RuntimeError("bus unavailable")
             details = [envelope(e) for e in events]
-            self.details.extend(details)
+            for event, detail in zip(events, details, strict=True):
+                (self.resolved if event.detail_type == "PitBattleResolved" else self.details).append(detail)
             return details
 
 
@@ -74,6 +76,10 @@ def test_predictions_once_per_battle_and_lap_with_valid_events():
     (resolved,) = battles["resolved"]
     assert resolved["swapped"] is True and resolved["gap_s"] == 6.5
     assert resolved["latest_prediction"]["lap"] == 7
+    (outcome,) = publisher.resolved
+    assert_valid_event("PitBattleResolved", outcome)
+    assert outcome["data"]["swapped"] is True and outcome["data"]["gap_s"] == 6.5
+    assert outcome["data"]["last_swap_probability"] == publisher.details[-1]["data"]["swap_probability"]
 
 
 def test_retried_and_duplicated_requests_publish_nothing_twice():
@@ -109,7 +115,8 @@ def test_failed_publish_stays_in_the_outbox_and_goes_out_once_later():
     race = undercut_race()
     result = service.post_messages("r1", parse_batch(race.batch()))
     assert errors and publisher.details == [] and len(result.predictions) == 3
-    assert len(store.load(state_key("r1")).body["outbox"]) == 3
+    # three predictions and the battle's outcome wait in the outbox
+    assert len(store.load(state_key("r1")).body["outbox"]) == 4
     # the claims are fresh: an immediate retry must not publish (another call may be sending them)
     service.post_messages("r1", parse_batch(race.batch()))
     assert publisher.details == []

@@ -24,6 +24,7 @@ from race_predictor.f1.predictor import PitBattlePredictor, confidence
 from race_predictor.f1.state import RaceState, apply_messages
 
 DETAIL_TYPE = "PitBattlePredicted"
+RESOLVED_DETAIL_TYPE = "PitBattleResolved"
 EVENT_NAMESPACE = uuid.UUID("4f1c7d0e-8a43-4d59-9a3e-5b1f2c6d7e80")
 TTL_AFTER_END_S = 3 * 86400  # keep a finished race readable for three days
 TTL_RUNNING_S = 14 * 86400  # a race whose feed stopped without race_end goes after two weeks
@@ -91,6 +92,38 @@ def predict_new(race_id: str, state: RaceState, predictor: PitBattlePredictor,
     return entries
 
 
+def announce_outcomes(race_id: str, state: RaceState, rules: BattleRules) -> list[OutboxEntry]:
+    """A `PitBattleResolved` event for every battle that ended (resolved or expired) and was not
+    announced before: the ground truth for review and retraining, and the dashboard's outcome."""
+    entries = []
+    for battle in derive_battles(state, rules):
+        if battle.status == "open":
+            continue
+        entry = f"{battle.battle_id}@end"
+        if entry in state.predicted:
+            continue
+        state.predicted.add(entry)
+        latest = state.predictions.get(battle.battle_id)
+        data = {
+            "race_id": race_id,
+            "battle_id": battle.battle_id,
+            "status": battle.status,
+            "kind": battle.kind,
+            "ahead_driver": battle.ahead,
+            "behind_driver": battle.behind,
+            "first_stopper": battle.first_stopper,
+            "opened_lap": battle.opened_lap,
+            "ended_lap": battle.resolved_lap if battle.status == "resolved" else battle.expired_lap,
+            "swapped": battle.swapped,
+            "gap_s": None if battle.gap_s is None else round(battle.gap_s, 3),
+            "last_swap_probability": latest["swap_probability"] if latest else None,
+            "model_version": latest["model_version"] if latest else None,
+        }
+        event_id = str(uuid.uuid5(EVENT_NAMESPACE, f"f1/{race_id}/{entry}"))
+        entries.append(OutboxEntry(entry, RESOLVED_DETAIL_TYPE, event_id, data))
+    return entries
+
+
 @dataclass
 class F1Service:
     store: StateStore
@@ -109,6 +142,7 @@ class F1Service:
             outbox = [OutboxEntry.from_json(raw) for raw in body.get("outbox", [])] if body else []
             accepted, duplicates = apply_messages(state, list(batch.messages))
             new_entries = predict_new(race_id, state, self.predictor, self.rules) if accepted else []
+            new_entries += announce_outcomes(race_id, state, self.rules) if accepted else []
             new_body = {"race": state.to_json(), "outbox": [e.to_json() for e in outbox + new_entries],
                         "ended": state.ended}
             return new_body, (len(accepted), duplicates, new_entries), bool(accepted)
@@ -134,7 +168,7 @@ class F1Service:
         predictions = [
             published.get(entry.event_id)
             or envelope(Event(entry.detail_type, entry.data, event_id=entry.event_id, correlation_id=correlation_id))
-            for entry in new_entries
+            for entry in new_entries if entry.detail_type == DETAIL_TYPE
         ]
         return CallResult(accepted, duplicates, predictions)
 
