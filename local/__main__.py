@@ -37,9 +37,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--once", action="store_true", help="exit after the sample run (status 0 when it worked)")
     parser.add_argument("--port", type=int, default=4566,
                         help="first port: moto on PORT, API on PORT+1, Comprehend +2, Firehose +3, A2I +4, dashboard +5")
-    parser.add_argument("--speed", type=float, default=50.0, help="replay speed, × real time")
+    parser.add_argument("--speed", type=float, default=100.0, help="replay speed, × real time (0 = as fast as possible)")
     parser.add_argument("--race", default=None, help="F1 race to replay, SEASON:ROUND (default: one from the shared data)")
     parser.add_argument("--game", default=None, help="NHL game id for the simulated game")
+    parser.add_argument("--verbose", action="store_true", help="also print every demo's full figures")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="folder of the shared data")
     return parser.parse_args(argv)
 
@@ -82,9 +83,94 @@ def _run_demos(cloud: LocalCloud, options: argparse.Namespace) -> dict[str, tupl
         threads = [threading.Thread(target=play, args=(name, demo), name=f"demo-{name}") for name, demo in available()]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join()
+        bus_streams = _BusStreams(cloud, progress)
+        while any(thread.is_alive() for thread in threads):
+            bus_streams.refresh()
+            time.sleep(0.5)
+        bus_streams.refresh()
+    options.bus_streams = bus_streams.figures()
     return {name: results[name] for name, _ in available()}
+
+
+class _BusStreams:
+    """Bars for the flows between services, read off the bus (the dashboard's own subscription)
+    and the local SQS pollers: predictions to human review, usage to the cost calculator."""
+
+    def __init__(self, cloud: LocalCloud, progress: StreamProgress) -> None:
+        self.cloud = cloud
+        self.review = progress.stream("human review loops")
+        self.usage = progress.stream("usage → cost calculator")
+
+    def _count(self, *detail_types: str) -> int:
+        feed = self.cloud._feed
+        if feed is None:
+            return 0
+        with feed.lock:
+            return sum(feed.state.counts.get(name, 0) for name in detail_types)
+
+    def _delivered(self, function: str) -> int:
+        return sum(p.delivered for p in self.cloud.pollers if p.name == f"sqs:{function}")
+
+    def refresh(self) -> None:
+        for bar, sent, processed in (
+            (self.review, self._count("HumanReviewRequested"), self._count("HumanReviewCompleted")),
+            (self.usage, self._count("ComprehendUsage", "EndpointTraffic"), self._delivered("CostUsageConsumerFunction")),
+        ):
+            bar.sent(sent - bar.sent_count)
+            bar.processed(processed - bar.processed_count)
+
+    def figures(self) -> dict[str, Any]:
+        return {"review_loops": self.review.figures(), "usage_events": self.usage.figures()}
+
+
+def _final_summary(cloud: LocalCloud, demos: dict[str, dict[str, Any]], options: argparse.Namespace) -> Table:
+    """One table, a row per service, with the figures that matter; read from the demos' results and
+    from the events the services published (the dashboard's subscription)."""
+    from pitwall_shared.pricing import current_prices
+
+    feed = cloud._feed
+    counts = dict(feed.state.counts) if feed else {}
+    entities = dict(feed.state.pii["entities"]) if feed else {}
+    usage = dict(feed.state.cost["usage"]) if feed else {}
+    recommendations = dict(feed.state.cost["recommendations"]) if feed else {}
+    prices = current_prices()
+    unit_price = {"ContainsPiiEntities": prices.contains_pii_unit, "DetectPiiEntities": prices.detect_pii_unit}
+    comprehend = "; ".join(
+        f"{api}: {line['requests']} requests, {line['billed_units']} units, ${line['billed_units'] * unit_price[api]}"
+        for api, line in sorted(usage.items()) if api in unit_price) or "none"
+    pii, f1, nhl = demos.get("pii", {}), demos.get("race_f1", {}), demos.get("race_nhl", {})
+    cost, review = demos.get("cost", {}), demos.get("human_review", {})
+    battles = f1.get("battles") or {}
+    table = Table(title="Pitwall sample run", show_header=True, header_style="bold", expand=True)
+    table.add_column("service", no_wrap=True)
+    table.add_column("what happened", overflow="fold")
+    table.add_row("pii_redaction", (
+        f"{pii.get('records_sent', '?')} records put on Firehose, {pii.get('redacted_records', '?')} landed redacted "
+        f"({pii.get('redacted_records_with_masks', '?')} with masks), {pii.get('error_records', '?')} held back; "
+        f"golden record as published: {pii.get('golden_matches_issue')}; entities masked: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(entities.items(), key=lambda kv: -kv[1])) or "none")))
+    table.add_row("race_predictor F1", (
+        f"{f1.get('source', '?')}: {f1.get('messages', '?')} timing messages in {f1.get('posts', '?')} POSTs; "
+        f"{battles.get('resolved', '?')} battles resolved, {battles.get('expired', '?')} expired; "
+        f"{f1.get('predictions', '?')} predictions published ({counts.get('PitBattlePredicted', 0)} seen on the bus), "
+        f"latest call right {f1.get('latest_prediction_right', '?')}; POST p50 {f1.get('post_p50_ms', '?')} ms"))
+    table.add_row("race_predictor NHL", (
+        f"{nhl.get('tracking_records', '?')} tracking records → {nhl.get('faceoffs_simulated', '?')} face-offs, "
+        f"{nhl.get('predictions_published', '?')} predictions published "
+        f"({nhl.get('setups_expected', '?')} expected, {nhl.get('duplicate_predictions', '?')} duplicates)"))
+    table.add_row("human_review", (
+        f"{counts.get('HumanReviewRequested', 0)} loops started, {counts.get('HumanReviewCompleted', 0)} completed; "
+        f"demo loop answered '{review.get('answer (through the emulator)', '?')}', manifest part "
+        f"{review.get('manifest part', '?')}"))
+    table.add_row("cost_calculator", (
+        "; ".join(f"{k}: {v}" for k, v in cost.items() if k.startswith(("endpoint", "pii"))) + "; Comprehend used by "
+        f"the PII stream: {comprehend}; recommendations: "
+        + (", ".join(f"{name} {r['configured_inference_units']}→{r['recommended_inference_units']} IU"
+                     for name, r in recommendations.items()) or "none")))
+    bus = getattr(options, "bus_streams", {})
+    table.add_row("event bus", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + (
+        f"; review loops {bus.get('review_loops')}" if bus else ""))
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,8 +204,10 @@ def main(argv: list[str] | None = None) -> int:
             if error is not None:
                 failures += 1
                 console.print(f"[red]{name}: demo failed: {error}[/red]")
-            else:
+            elif options.verbose:
                 console.print(_summary_table(name, summary))
+        time.sleep(1.5)  # let the last events reach the dashboard's queue before summing them up
+        console.print(_final_summary(cloud, {name: summary for name, (summary, _) in results.items()}, options))
         console.print(f"sample run finished in {time.monotonic() - started:.1f}s")
         if options.once:
             return 1 if failures else 0

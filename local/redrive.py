@@ -34,7 +34,8 @@ def source_queue_of(sqs: Any, dead_letter_url: str, candidate_urls: list[str]) -
     """The queue among `candidate_urls` whose RedrivePolicy sends to `dead_letter_url`."""
     dead_letter_arn = queue_arn(sqs, dead_letter_url)
     for url in candidate_urls:
-        policy = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"].get("RedrivePolicy")
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"]).get("Attributes", {})
+        policy = attributes.get("RedrivePolicy")
         if policy and json.loads(policy).get("deadLetterTargetArn") == dead_letter_arn:
             return url
     raise LookupError("no queue of the stack has this dead-letter queue in its RedrivePolicy")

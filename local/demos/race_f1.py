@@ -21,7 +21,16 @@ def run_demo(cloud: Any, options: Any = None) -> dict[str, Any]:
         season_text, round_text = str(options.race).split(":", 1)
         season, round_ = int(season_text), int(round_text)
     race_id, source, messages = race_source(season, round_, data_root / "f1", simulate=False)
-    summary = replay(messages, cloud.api_url, race_id, speed=speed, source=source)
+    progress = getattr(options, "progress", None)
+    bar = progress.stream("F1 timing messages", total=len(messages)) if progress else None
+
+    def on_post(answer: dict[str, Any]) -> None:
+        if bar is not None:
+            handled = answer["accepted"] + len(answer["duplicates"])
+            bar.sent(handled)
+            bar.processed(handled)
+
+    summary = replay(messages, cloud.api_url, race_id, speed=speed, source=source, on_post=on_post)
     status, battles = http_json("GET", f"{cloud.api_url}/races/{race_id}/battles")
     lines = battle_lines(battles) if status == 200 else [f"GET battles: HTTP {status}"]
     figures = summary.figures()

@@ -59,6 +59,18 @@ def _drain(cloud: Any, queue_url: str) -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
+def _paced_chunks(records: list[dict[str, Any]], window_ms: int = 1000) -> list[list[dict[str, Any]]]:
+    """Records grouped by second of game time (and at most one PutRecords call each)."""
+    chunks: list[list[dict[str, Any]]] = []
+    for record in records:
+        window = record.get("ts_ms", 0) // window_ms
+        if chunks and len(chunks[-1]) < PUT_RECORDS_LIMIT and chunks[-1][0].get("ts_ms", 0) // window_ms == window:
+            chunks[-1].append(record)
+        else:
+            chunks.append([record])
+    return chunks
+
+
 def run_demo(cloud: Any, options: Any = None) -> dict[str, Any]:
     game_id = getattr(options, "game", None) or "demo-nhl-1"
     loaded = _load_stats(cloud, getattr(options, "data", None))
@@ -66,16 +78,34 @@ def run_demo(cloud: Any, options: Any = None) -> dict[str, Any]:
                          lineup=default_lineup(HOME_IDS, AWAY_IDS))
     queue_url = _listen(cloud)
     kinesis, stream = cloud.client("kinesis"), cloud.physical_id("NhlTrackingStream")
-    for start in range(0, len(game.records), PUT_RECORDS_LIMIT):
-        chunk = game.records[start:start + PUT_RECORDS_LIMIT]
+    speed = float(getattr(options, "speed", 0.0) or 0.0)
+    progress = getattr(options, "progress", None)
+    bar = progress.stream("NHL tracking records", total=len(game.records)) if progress else None
+    poller = next((p for p in getattr(cloud, "pollers", []) if p.name == "kinesis:NhlTrackingFunction"), None)
+    delivered_before = poller.delivered if poller else 0
+    predictions: list[dict[str, Any]] = []
+    started = time.monotonic()
+    first_ts = game.records[0].get("ts_ms", 0) if game.records else 0
+    for chunk in _paced_chunks(game.records):
+        if speed > 0:  # live-looking: each second of game time arrives after 1/speed s
+            due = (chunk[-1].get("ts_ms", first_ts) - first_ts) / 1000.0 / speed
+            time.sleep(max(0.0, due - (time.monotonic() - started)))
         kinesis.put_records(StreamName=stream, Records=[
             {"Data": json.dumps(r).encode(), "PartitionKey": r["game_id"]} for r in chunk])
+        if bar is not None:
+            bar.sent(len(chunk))
+            if poller is not None:
+                bar.processed(poller.delivered - delivered_before - bar.processed_count)
+        predictions += _drain(cloud, queue_url)
     expected = sum(len(f.setups) for f in game.faceoffs)
-    predictions: list[dict[str, Any]] = []
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and len(predictions) < expected:
         predictions += _drain(cloud, queue_url)
+        if bar is not None and poller is not None:
+            bar.processed(poller.delivered - delivered_before - bar.processed_count)
         time.sleep(0.5)
+    if bar is not None and poller is not None:
+        bar.processed(poller.delivered - delivered_before - bar.processed_count)
     time.sleep(1.0)
     predictions += _drain(cloud, queue_url)  # anything late would be a duplicate: count it
     rows = [{"faceoff": p["data"]["faceoff_seq"], "dot": p["data"]["dot"]["name"],

@@ -423,8 +423,11 @@ def make_app(*, cloud: Any = None, streams: list[StreamConfig] | None = None,
         raise ValueError("give either cloud, or streams, invoke and s3")
     if buffer_seconds is not None:
         streams = [dataclasses.replace(s, buffer_seconds=buffer_seconds) for s in streams]
-    if len(inspect.signature(invoke).parameters) == 1:
+    given: Any = invoke
+    if len(inspect.signature(given).parameters) == 1:
         # invoke(event): one processor for every stream.
-        single = invoke
-        invoke = lambda _logical_id, event: single(event)  # noqa: E731
-    return FirehoseEmulator(streams, invoke, s3, region=region, tick_s=tick_s)
+        def by_processor(_logical_id: str, event: dict[str, Any]) -> Any:
+            return given(event)
+    else:
+        by_processor = given
+    return FirehoseEmulator(streams, by_processor, s3, region=region, tick_s=tick_s)

@@ -5,6 +5,7 @@ reaches the redacted prefix."""
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.request
 from pathlib import Path
@@ -64,14 +65,27 @@ def buckets(cloud):
     _post(cloud.endpoint("comprehend") + "/_emulator/config", {"error_rate": 0.0, "rps_quota": None})
 
 
-def test_golden_record_end_to_end(cloud, buckets):
+def test_golden_record_end_to_end_and_idempotent(cloud, buckets):
     redacted, raw = buckets
     golden = (json.dumps(GOLDEN["record"]) + "\n").encode()
-    _send(cloud, [golden])
+    _send(cloud, [golden, golden])
     [body] = _objects(cloud, redacted, "redacted/")
-    assert json.loads(body) == GOLDEN["expected"]
-    assert _objects(cloud, raw, "raw/") == [golden]
+    first, second = body.splitlines()
+    assert json.loads(first) == GOLDEN["expected"] and first == second
+    assert _objects(cloud, raw, "raw/") == [golden + golden]
     assert _objects(cloud, redacted, "errors/") == []
+
+
+def test_bad_records_go_to_the_error_prefix_alone(cloud, buckets):
+    redacted, _ = buckets
+    good = {"Tweet1": "mail ann@example.org", "Tweet2": ""}
+    _send(cloud, [b"Tweet1=ann@example.org\n", b'{"Tweet1": "\xff"}\n', (json.dumps(good) + "\n").encode()])
+    [body] = _objects(cloud, redacted, "redacted/")
+    assert json.loads(body) == {"Tweet1": "mail ***************", "Tweet2": ""}
+    [errors] = _objects(cloud, redacted, "errors/processing-failed/")
+    docs = [json.loads(line) for line in errors.splitlines()]
+    assert sorted(base64.b64decode(d["rawData"]) for d in docs) == [b'{"Tweet1": "\xff"}\n', b"Tweet1=ann@example.org\n"]
+    assert {d["errorCode"] for d in docs} == {"Lambda.ProcessingFailedStatus"}
 
 
 @pytest.mark.parametrize("code", ["InternalServerException", "ThrottlingException"])

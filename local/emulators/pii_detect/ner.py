@@ -26,6 +26,7 @@ _FIELD_WORDS = frozenset(
     ["email", "e-mail", "phone", "mobile", "cell", "address", "name", "username", "password", "ssn", "card", "account", "bank", "routing", "pin", "cvv", "dob", "birthday", "tel", "fax", "zip", "user", "id", "passport", "license"]
 )
 
+# Street suffixes: USPS Publication 28, appendix C1 (primary names and common abbreviations).
 _SUFFIXES = (
     "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|"
     "Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Loop|Alley|Crossing|Xing|Path|Pike|Row|"
@@ -36,7 +37,13 @@ _SUFFIXES = (
     "Manor|Mnr|Mount|Mt|Mountain|Mtn|Orchard|Oval|Port|Prairie|Ranch|Rapids|Rest|Route|Rte|Shoal|"
     "Summit|Smt|Track|Trace|Union|Valley|Vly|Vista|Wells|Bypass|Causeway|Cove|Cv|Dale|Dam|Divide|"
     "Extension|Ext|Field|Fields|Flat|Flats|Ford|Forest|Garden|Gateway|Glen|Harbour|Knoll|Knolls|"
-    "Pines|Plains|Ramp|River|Rue|Stream|Tunnel|Underpass|Wall|Spur|Neck|Motorway|Pines"
+    "Pines|Plains|Ramp|River|Rue|Stream|Tunnel|Underpass|Wall|Spur|Neck|Motorway|Lock|Locks|Lodge|"
+    "Light|Lights|Loaf|Manors|Overpass|Parks|Parkways|Pine|Plain|Ports|Radial|Shoals|Skyway|Spurs|"
+    "Squares|Stravenue|Streets|Throughway|Trafficway|Unions|Valleys|Viaduct|Views|Ville|Bayou|Beach|"
+    "Bend|Bluffs?|Bottom|Branch|Bridge|Brooks?|Burgs?|Camp|Canyon|Cape|Cliffs?|Club|Commons?|Corners?|"
+    "Course|Courts|Coves|Curve|Drives|Estate|Ferry|Fords|Forges?|Glens|Greens|Groves|Harbors|Hollow|"
+    "Inlet|Islands|Junctions|Keys?|Mall|Meadow|Mission|Mountains|Passage|Points|Ridges|Roads|Shore|"
+    "Via|Walks|Ways|Well|Crest|Fall|Arcade|Centers|Circles|Crossroad|Extensions|Rapid"
 )
 _STATE_CODES = (
     "AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|"
