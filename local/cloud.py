@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +119,9 @@ class LocalCloud:
         self.moto.start()
         host, port = self.moto.get_host_and_port()
         self.moto_url = f"http://{host}:{port}"
+        # moto keeps its state per process, not per server: start from an empty account, as a new
+        # local cloud should, even when an earlier one ran in this process (tests).
+        urllib.request.urlopen(urllib.request.Request(f"{self.moto_url}/moto-api/reset", method="POST"))  # noqa: S310
         self.translation = translate(self.template, self.parameters)
         self.resources = deploy(self.translation, stack_name=self.stack_name,
                                 cloudformation=self.client("cloudformation"), s3=self.client("s3"))

@@ -29,7 +29,9 @@ def a2i(cloud: LocalCloud) -> Any:
         return None
     from local.emulators.a2i import make_app
 
-    settings = {"output_s3_path": f"s3://{cloud.physical_id('ReviewManifestsBucket')}/a2i-output"}
+    settings: dict[str, Any] = {}
+    if "ReviewManifestsBucket" in cloud.resources:  # where the human_review service reads A2I output
+        settings["output_s3_path"] = f"s3://{cloud.physical_id('ReviewManifestsBucket')}/a2i-output"
     settings |= cloud.emulator_settings.get("a2i", {})
     return make_app(s3=cloud.client("s3"), events=cloud.client("events"), **settings)
 

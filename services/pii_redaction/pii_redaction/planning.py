@@ -76,6 +76,8 @@ def segment(text: str, max_bytes: int, overlap_bytes: int) -> list[tuple[int, st
     """
     if overlap_bytes * 2 >= max_bytes:
         raise ValueError("overlap must be less than half a segment")
+    if len(text) * 4 <= max_bytes:  # a UTF-8 character is at most 4 bytes: surely fits, skip encoding
+        return [(0, text)]
     data = text.encode("utf-8")
     if len(data) <= max_bytes:
         return [(0, text)]
@@ -117,7 +119,8 @@ def pack(pieces: Iterable[Piece], target_chars: int, max_bytes: int) -> list[Pac
         texts, members, chars, size = [], [], 0, 0
 
     for piece in pieces:
-        piece_bytes = utf8_len(piece.text)
+        # At most 4 bytes a character: only long pieces need encoding to know their size.
+        piece_bytes = len(piece.text) * 4 if len(piece.text) * 4 < max_bytes // 8 else utf8_len(piece.text)
         extra_chars = len(piece.text) + (sep_chars if members else 0)
         extra_bytes = piece_bytes + (sep_bytes if members else 0)
         if members and (chars + extra_chars > target_chars or size + extra_bytes > max_bytes):

