@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: run test lint typecheck bench install browser lock clean
+.PHONY: run test lint typecheck bench install browser lock clean checkov-venv checkov soak
 
 # Recreated when the pinned set changes; pip reuses what is already there.
 $(STAMP): requirements/dev.in requirements/constraints.txt
@@ -21,7 +21,7 @@ run: install
 	$(BIN)/python -m local $(ARGS)
 
 ## test: lint and run the whole test suite
-test: install browser
+test: install browser checkov-venv
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(ARGS)
 
@@ -47,4 +47,24 @@ lock: install
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^pitwall' > requirements/constraints.txt
 
 clean:
-	rm -rf $(VENV) .local .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .venv-checkov .local .pytest_cache .ruff_cache .mypy_cache
+
+# --- hardening (issue 8)
+CHECKOV_STAMP := .venv-checkov/.installed
+# checkov pins boto3 1.35 (the project pins 1.44), so it gets a venv of its own.
+$(CHECKOV_STAMP): requirements/checkov.txt
+	@test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/checkov.txt
+	@touch $(CHECKOV_STAMP)
+
+## checkov-venv: checkov in its own venv (used by tests/security/test_checkov.py)
+checkov-venv: $(CHECKOV_STAMP)
+
+## checkov: checkov on template.yaml (justified skips are comments next to each resource)
+checkov: checkov-venv
+	.venv-checkov/bin/checkov -f template.yaml --framework cloudformation --compact
+
+## soak: 10 minutes of 10x real-time replay through the local cloud (loopback); prints counts, memory, p99
+soak: install
+	$(BIN)/python bench/soak.py $(ARGS)
+# --- end hardening

@@ -127,6 +127,7 @@ class LocalCloud:
                                 cloudformation=self.client("cloudformation"), s3=self.client("s3"))
         self._start_emulators(before_functions=True)
         self.runner = Runner(self._function_specs())
+        self.runner.warm()  # every sandbox starts and imports its handler now, in parallel
         self.gateway = ApiGateway(self.runner, routes_from_template(self.translation.sam), self.host, self.ports.api)
         self.gateway.start()
         self._start_pollers()

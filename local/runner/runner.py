@@ -137,7 +137,7 @@ class Runner:
             self._idle[spec.logical_id] = pool
 
     def warm(self) -> None:
-        """Start every worker process now (import still happens on the first invocation)."""
+        """Start every worker process now; each imports its handler at once (the init phase)."""
         for workers in self._workers.values():
             for item in workers:
                 if item.process is None:

@@ -51,7 +51,15 @@ def serve(connection: Connection, spec: Any) -> None:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         sys.stdout = sys.stderr = log
+    # Lambda's init phase: import the handler module before the first event, so the module's
+    # set-up (clients, models) is paid once at start; an import error is reported per invocation.
     handler = None
+    init_error: dict[str, Any] | None = None
+    try:
+        handler = _load_handler(spec.handler)
+    except Exception as error:  # noqa: BLE001 - reported to every caller, as Lambda reports Runtime.ImportModuleError
+        init_error = {"errorType": "Runtime.ImportModuleError", "errorMessage": f"{type(error).__name__}: {error}",
+                      "stackTrace": traceback.format_exc().splitlines()}
     while True:
         try:
             request_id, event, timeout_s = connection.recv()
@@ -64,9 +72,10 @@ def serve(connection: Connection, spec: Any) -> None:
             aws_request_id=request_id,
             deadline_monotonic=time.monotonic() + timeout_s,
         )
+        if handler is None:
+            connection.send(("error", init_error))
+            continue
         try:
-            if handler is None:
-                handler = _load_handler(spec.handler)
             result = ("ok", handler(event, context))
         except Exception as error:  # noqa: BLE001 - reported to the caller like a Lambda function error
             result = ("error", {

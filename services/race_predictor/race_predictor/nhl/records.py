@@ -104,6 +104,10 @@ def _describe(error: ValidationError) -> str:
     parts = []
     for item in error.errors(include_url=False, include_input=False):
         location = ".".join(str(part) for part in item["loc"])
+        if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            # pydantic's text quotes the tag sent; name the allowed values instead (hardening fix).
+            parts.append("type: must be one of lineup, position, game")
+            continue
         parts.append(f"{location or 'record'}: {item['msg']}")
     return "; ".join(parts)
 
