@@ -49,9 +49,11 @@ def _already_running() -> int | None:
     try:
         pid = int(PID_FILE.read_text())
         os.kill(pid, 0)
-        return pid
+        # The file may outlive a killed run and its pid be reused: check that it is still us.
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
         return None
+    return pid if b"-m local" in command else None
 
 
 def _ports(first: int) -> Ports:

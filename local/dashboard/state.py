@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 MAX_BATTLES = 6
-MAX_LOOPS = 12
+MAX_LOOPS = 6
 MAX_FACEOFFS = 8
 
 
@@ -84,7 +84,8 @@ def _pit_battle_resolved(state: DashboardState, data: dict[str, Any], detail: di
 def _faceoff(state: DashboardState, data: dict[str, Any], detail: dict[str, Any]) -> None:
     state.faceoff = dict(data)
     state.faceoffs.appendleft({k: data.get(k) for k in (
-        "game_id", "dot", "home_player", "away_player", "home_win_probability", "trigger")})
+        "game_id", "dot", "home_player_id", "away_player_id", "home_player_name", "away_player_name",
+        "home_win_probability", "trigger")})
 
 
 def _pii_report(state: DashboardState, data: dict[str, Any], detail: dict[str, Any]) -> None:

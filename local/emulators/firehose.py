@@ -21,6 +21,7 @@ import dataclasses
 import inspect
 import json
 import logging
+import queue
 import re
 import threading
 import time
@@ -128,6 +129,11 @@ class FirehoseEmulator:
         self._deliver_lock = threading.Lock()
         self.deliveries = 0
         self._stop = threading.Event()
+        # Deliveries run on their own thread, as in Firehose: PutRecord answers without waiting for
+        # the processor, and batches of a stream are delivered one after another.
+        self._queue: queue.Queue[tuple[StreamConfig, list[_Buffered]]] = queue.Queue()
+        self._worker = threading.Thread(target=self._work, name="firehose-delivery", daemon=True)
+        self._worker.start()
         self._ticker = threading.Thread(target=self._tick, args=(tick_s,), name="firehose-buffers", daemon=True)
         self._ticker.start()
 
@@ -152,7 +158,7 @@ class FirehoseEmulator:
                     ready.append(self._take(stream.name))
                     buffer = self._buffers[stream.name]
         for records in ready:
-            self._deliver(stream, records)
+            self._queue.put((stream, records))
         return ids
 
     def _take(self, name: str) -> list[_Buffered]:
@@ -161,15 +167,22 @@ class FirehoseEmulator:
         return records
 
     def flush(self, stream_name: str | None = None) -> int:
-        """Deliver what is buffered now (all streams, or one); returns the records delivered."""
-        delivered = 0
+        """Deliver what is buffered now (all streams, or one) and wait until every delivery under
+        way is written; returns the records taken from the buffers."""
+        taken = 0
         for name in [stream_name] if stream_name else list(self.streams):
+            self._stream(name)
             with self._lock:
                 records = self._take(name)
             if records:
-                self._deliver(self.streams[name], records)
-                delivered += len(records)
-        return delivered
+                self._queue.put((self.streams[name], records))
+                taken += len(records)
+        self._queue.join()
+        return taken
+
+    def drain(self) -> None:
+        """Wait until every delivery under way is written (buffers are left as they are)."""
+        self._queue.join()
 
     def _tick(self, tick_s: float) -> None:
         while not self._stop.wait(tick_s):
@@ -179,10 +192,17 @@ class FirehoseEmulator:
                     due = buffer.records and self.clock() - buffer.opened >= stream.buffer_seconds
                     records = self._take(name) if due else []
                 if records:
-                    try:
-                        self._deliver(stream, records)
-                    except Exception:  # the ticker must survive a broken S3 or runner
-                        log.exception("delivery of %d records to %s failed", len(records), name)
+                    self._queue.put((stream, records))
+
+    def _work(self) -> None:
+        while True:
+            stream, records = self._queue.get()
+            try:
+                self._deliver(stream, records)
+            except Exception:  # the worker must survive a broken S3 or runner
+                log.exception("delivery of %d records to %s failed", len(records), stream.name)
+            finally:
+                self._queue.task_done()
 
     def close(self) -> None:
         self._stop.set()

@@ -34,6 +34,9 @@ def _names_the_problem(response) -> None:
         assert body["problems"] and all(": " in p and p.split(": ", 1)[0] for p in body["problems"]), body
     elif status == 404:
         assert body.get("error") == "not_found", body
+    elif "Code" in body:
+        # Chalice's own refusals before a route runs (415 for a body that is not JSON, say).
+        assert body["Code"] and body["Message"], body
     elif status == 403:
         # The gateway's answer to a path no route matches (a generated id with a '/', say).
         assert body.get("message") == "Missing Authentication Token", body

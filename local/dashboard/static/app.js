@@ -40,23 +40,23 @@ function renderFaceoff(faceoff, links) {
   }).join("");
   if (!faceoff) return;
   filled("panel-nhl", true);
-  const name = (p) => (p && (p.name || p.player_name)) || (p && p.player_id) || p || "?";
-  const home = faceoff.home_player, away = faceoff.away_player;
+  const name = (side) => faceoff[`${side}_player_name`] || `#${faceoff[`${side}_player_id`] ?? "?"}`;
   $("faceoff").innerHTML = `
-    <div class="takers"><span class="driver" style="--team:#0077c8">${text(name(home))} (home)</span><span class="driver" style="--team:#888">${text(name(away))}</span></div>
+    <div class="takers"><span class="driver" style="--team:#0077c8">${text(name("home"))} · home</span><span class="driver" style="--team:#888">away · ${text(name("away"))}</span></div>
     <div class="bar home"><span style="width:${pct(faceoff.home_win_probability)}"></span><em>${pct(faceoff.home_win_probability)} home win</em></div>
-    <div class="meta">game ${text(faceoff.game_id)} · ${text(faceoff.zone || "")} · trigger ${text(faceoff.trigger || "")} · model ${text(faceoff.model_version || "")}</div>`;
+    <div class="meta">game ${text(faceoff.game_id)} · period ${text(faceoff.period)} · ${text(faceoff.dot && faceoff.dot.name)} (zone ${text(faceoff.dot && faceoff.dot.zone)}) · ${text(faceoff.trigger)} · ${text(faceoff.model_version)}</div>`;
 }
 
 function renderPii(pii) {
   if (!pii.batches) return;
   filled("panel-pii", true);
-  const seconds = pii.first_at && pii.last_at ? Math.max(1, (Date.parse(pii.last_at) - Date.parse(pii.first_at)) / 1000) : 1;
+  const seconds = pii.first_at && pii.last_at ? (Date.parse(pii.last_at) - Date.parse(pii.first_at)) / 1000 : 0;
+  const rate = pii.batches > 1 && seconds > 0 ? (pii.records / seconds).toFixed(1) : "–";
   const results = Object.entries(pii.by_result).map(([k, v]) => `${k} ${v}`).join(" · ");
   const chips = Object.entries(pii.entities).sort((a, b) => b[1] - a[1]).map(([k, v]) => `<span class="chip">${text(k)} ${v}</span>`).join("");
   $("pii").innerHTML = `<div class="kpis">
       <div class="kpi"><b>${pii.records}</b><span>records</span></div>
-      <div class="kpi"><b>${(pii.records / seconds).toFixed(1)}</b><span>records / s</span></div>
+      <div class="kpi"><b>${rate}</b><span>records / s</span></div>
       <div class="kpi"><b>${Object.values(pii.entities).reduce((a, b) => a + b, 0)}</b><span>entities masked</span></div></div>
     <div class="meta">${text(results)}</div><div class="chips">${chips}</div>
     ${pii.sample ? `<div class="meta">redacted sample (from the destination bucket)</div><pre class="sample">${text(JSON.stringify(pii.sample, null, 1))}</pre>` : ""}`;

@@ -12,6 +12,7 @@ regions it tags (GPE/LOC/FAC) join an adjacent street address or stand alone as 
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -87,6 +88,9 @@ def _street_findings(text: str) -> list[Finding]:
 
 @functools.cache
 def _model() -> Any:
+    # thinc probes for an installed `transformers` (a presidio-evaluator dependency), which then
+    # warns at import that PyTorch is absent; nothing here uses either.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     import spacy
 
     # Only the tokenizer, tok2vec and NER are needed; the parser and tagger would triple the cost.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pii_redaction.models import ComprehendUsage, PiiRedactionReport
 from pii_redaction.screening import BatchOutcome
 
 APIS = ("ContainsPiiEntities", "DetectPiiEntities")
@@ -13,7 +14,7 @@ APIS = ("ContainsPiiEntities", "DetectPiiEntities")
 def report_data(outcome: BatchOutcome, *, delivery_stream: str, invocation_id: str) -> dict[str, Any]:
     """`data` of PiiRedactionReport (events/schemas/PiiRedactionReport.v1.json)."""
     results = outcome.results()
-    return {
+    return PiiRedactionReport.model_validate({
         "delivery_stream": delivery_stream,
         "invocation_id": invocation_id,
         "records": {
@@ -26,7 +27,7 @@ def report_data(outcome: BatchOutcome, *, delivery_stream: str, invocation_id: s
         "entities": dict(sorted(outcome.entities().items())),
         "fields_inspected": outcome.fields_inspected,
         "failure_reasons": dict(sorted(outcome.failure_reasons().items())),
-    }
+    }).model_dump()
 
 
 def usage_data(outcome: BatchOutcome) -> dict[str, Any]:
@@ -40,4 +41,4 @@ def usage_data(outcome: BatchOutcome) -> dict[str, Any]:
             "characters": line.characters if line else 0,
             "billed_units": line.billed_units if line else 0,
         })
-    return {"usage": lines}
+    return ComprehendUsage.model_validate({"usage": lines}).model_dump()

@@ -52,8 +52,10 @@ def test_size_hint_triggers_one_invocation_with_firehose_event_shape():
     events = []
     emulator, s3 = _emulator(upper_processor(events))
     emulator.put("s", [b"a" * 40, b"b" * 40])
+    emulator.drain()
     assert events == []
     emulator.put("s", [b"c" * 40])  # 120 bytes >= 100
+    emulator.drain()
     [(logical_id, event)] = events
     assert logical_id == "Fn" and event["deliveryStreamArn"].endswith(":deliverystream/s")
     assert set(event) == {"invocationId", "deliveryStreamArn", "region", "records"}
@@ -73,6 +75,7 @@ def test_interval_hint_delivers_without_reaching_the_size():
     deadline = time.monotonic() + 5
     while not events and time.monotonic() < deadline:
         time.sleep(0.02)
+    emulator.drain()
     assert len(events) == 1 and s3.under("dest", "redacted/") == [b"X"]
     emulator.close()
 

@@ -174,3 +174,15 @@ def test_a_large_value_is_segmented_and_fully_inspected():
     assert all(e not in out for e in emails) and len(out) == len(text)
     assert all(len(c.text.encode()) <= 5_000 for c in service.calls)
     assert out.count("*") == sum(len(e) for e in emails)
+
+
+def test_values_that_look_sensitive_are_packed_apart_from_clean_ones():
+    clean = [{"comment": f"all good with order number {'abcdefghij'[i % 10]}, thanks a lot"} for i in range(20)]
+    docs = clean[:10] + [{"comment": "please mail bob@example.com"}] + clean[10:]
+    service = InProcessComprehend()
+    outcome = screen(records(*docs), ScreeningOptions(paths=parse_field_paths("comment")), service)
+    detect = [c.text for c in service.calls if c.api == "DetectPiiEntities"]
+    # Every value went through Contains; only the sensitive-looking one reached Detect.
+    assert sum(c.text.count("thanks a lot") for c in service.calls if c.api == "ContainsPiiEntities") == 20
+    assert detect == ["please mail bob@example.com"]
+    assert decode(outcome.records[10].data)["comment"] == "please mail " + "*" * 15

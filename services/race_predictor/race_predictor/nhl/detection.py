@@ -58,6 +58,7 @@ class Rostered(BaseModel):
     side: Literal["home", "away"]
     position: Literal["C", "L", "R", "D", "G"]
     shoots: Literal["L", "R"]
+    name: str | None = None
 
 
 class FaceoffSetup(BaseModel):
@@ -71,6 +72,9 @@ class FaceoffSetup(BaseModel):
     situation: FaceoffSituation
     trigger: Trigger
     ts_ms: int
+    # Display only: not part of `combination` (a renamed player is not a new prediction).
+    home_player_name: str | None = None
+    away_player_name: str | None = None
 
     @property
     def combination(self) -> str:
@@ -183,7 +187,7 @@ def nearest_takers(state: GameState, now_ms: int) -> tuple[str, int, int, float,
 def apply_lineup(state: GameState, record: LineupRecord) -> None:
     state.season = record.season
     state.home_team, state.away_team = record.home_team, record.away_team
-    state.roster = {str(p.player_id): Rostered(side=p.side, position=p.position, shoots=p.shoots)
+    state.roster = {str(p.player_id): Rostered(side=p.side, position=p.position, shoots=p.shoots, name=p.name)
                     for p in record.players}
 
 
@@ -209,6 +213,11 @@ def apply_position(state: GameState, record: PositionRecord) -> None:
         state.count("positions_in_stoppage")
 
 
+def _name_of(state: GameState, player_id: int) -> str | None:
+    rostered = state.roster.get(str(player_id))
+    return rostered.name if rostered is not None else None
+
+
 def detect(state: GameState, now_ms: int) -> FaceoffSetup | None:
     """Advance stoppage -> forming -> set from the players' positions; return a set-up to predict."""
     if state.phase not in ("stoppage", "forming", "set"):
@@ -227,6 +236,7 @@ def detect(state: GameState, now_ms: int) -> FaceoffSetup | None:
     state.phase, state.dot, state.takers = "set", dot, (home_id, away_id)
     setup = FaceoffSetup(game_id=state.game_id, faceoff_seq=state.faceoff_seq, dot=dot,
                          home_player_id=home_id, away_player_id=away_id,
+                         home_player_name=_name_of(state, home_id), away_player_name=_name_of(state, away_id),
                          situation=situation_of(state, dot, now_ms), ts_ms=now_ms,
                          trigger="set" if previous_takers is None else
                          "dot_changed" if previous_dot != dot else "taker_changed")

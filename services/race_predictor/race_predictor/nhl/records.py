@@ -40,6 +40,8 @@ class LineupPlayer(BaseModel):
     height_in: int | None = Field(default=None, ge=48, le=96)
     weight_lb: int | None = Field(default=None, ge=100, le=350)
     first_season: int | None = Field(default=None, ge=19001901, le=21002101)
+    # A public athlete's name on a public roster (not PII here); only carried to FaceoffPredicted.
+    name: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class LineupRecord(_Record):

@@ -126,6 +126,7 @@ class NhlService:
                 "game_id": setup.game_id, "faceoff_seq": setup.faceoff_seq,
                 "dot": {"name": setup.dot, "x_ft": x, "y_ft": y, "zone": setup.situation.zone},
                 "home_player_id": setup.home_player_id, "away_player_id": setup.away_player_id,
+                "home_player_name": setup.home_player_name, "away_player_name": setup.away_player_name,
                 "home_win_probability": round(float(probability), 6),
                 "confidence": confidence(home, away), "model_version": self.model.version,
                 "trigger": setup.trigger, "period": setup.situation.period,
