@@ -63,6 +63,10 @@ class EmulatorControl:
     def __init__(self, url: str) -> None:
         self.url = url
 
+    def detect_seconds(self) -> float:
+        with urllib.request.urlopen(self.url + "/_emulator/stats", timeout=30) as response:  # noqa: S310
+            return float(json.loads(response.read())["detect_seconds"])
+
     def reset(self) -> None:
         request = urllib.request.Request(self.url + "/_emulator/reset", data=b"{}", method="POST")  # noqa: S310
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback emulator
@@ -157,6 +161,7 @@ def compare(app, client, data, options, args) -> None:
     started = time.perf_counter()
     ours = screen(data, options, gateway)
     ours_s = time.perf_counter() - started
+    emulator_busy = app.detect_seconds()
     ours_requests = requests(ours)
     quota_bound = ours_requests / args.quota
 
@@ -174,6 +179,8 @@ def compare(app, client, data, options, args) -> None:
         print(f"{name:<20}{requests(outcome):>9}  {c.billed_units:>5}+{d.billed_units if d else 0:<6}"
               f"{cost(outcome):>10.4f}{wall:>9.2f}")
     print(f"quota lower bound for the function: {quota_bound:.2f} s ({ours_requests} requests / {args.quota:.0f}/s)")
+    print(f"emulator detection time during the function's run: {emulator_busy:.2f} s (one detection at a time; "
+          f"a second floor under the wall time when the machine is loaded)")
     print(f"outputs identical: {identical}; throttled calls retried: function {gateway.throttled}, "
           f"baseline {baseline_gateway.throttled}")
     print(f"billed units ratio: {units(ours) / units(baseline):.3f} (target <= 0.5); "

@@ -8,6 +8,7 @@ how many tracking records led to how many published predictions.
 
 from __future__ import annotations
 
+import csv
 import json
 import time
 from pathlib import Path
@@ -20,6 +21,52 @@ PUT_RECORDS_LIMIT = 500  # Kinesis PutRecords quota per call
 # so that the loaded player stats make the predictions differ from a coin flip.
 HOME_IDS = [8475745, 8478401, 8481556, 8483505, 8479987, 8479365, 8477887, 8478046]
 AWAY_IDS = [8475166, 8479318, 8480144, 8483489, 8480995, 8477503, 8475714, 8479393]
+
+
+# Face-off files with player ids and names, newest first (the demo's players are 2023-24 ones),
+# as (file, ((id column, name column), ...)).
+_NAME_SOURCES = (
+    ("faceoffs_2021_2023_early_pbp.csv", (("event_player_1_id", "event_player_1_name"),
+                                          ("event_player_2_id", "event_player_2_name"))),
+    ("faceoffs_2017_2020_pbp.csv", (("p1_ID", "p1_name"), ("p2_ID", "p2_name"))),
+)
+
+
+def _display_name(raw: str) -> str | None:
+    """"NAZEM KADRI" -> "Nazem Kadri"; "J.T..Miller" -> "J.T. Miller" (mixed case kept: McDavid)."""
+    name = raw.strip()
+    if name and " " not in name and "." in name:
+        first, last = name.rsplit(".", 1)  # the newer file joins first and last name with a dot
+        name = f"{first} {last}".strip()
+    if name.isupper():
+        name = name.title()
+    return name[:64] or None
+
+
+def player_names(nhl_dir: Path | None, ids: list[int]) -> dict[int, str]:
+    """Names of `ids` from the shared face-off files; stops reading as soon as all are found.
+
+    Streams the CSVs row by row (they are tens of MB) and returns {} when the data is absent.
+    """
+    wanted, names = set(ids), {}
+    for file_name, columns in _NAME_SOURCES:
+        path = nhl_dir / file_name if nhl_dir is not None else None
+        if path is None or not path.is_file():
+            continue
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                for id_column, name_column in columns:
+                    try:
+                        pid = int(float(row.get(id_column) or 0))
+                    except ValueError:
+                        continue
+                    if pid in wanted and pid not in names:
+                        name = _display_name(row.get(name_column) or "")
+                        if name:
+                            names[pid] = name
+                if len(names) == len(wanted):
+                    return names
+    return names
 
 
 def _load_stats(cloud: Any, data: Path | None) -> int:
@@ -73,9 +120,11 @@ def _paced_chunks(records: list[dict[str, Any]], window_ms: int = 1000) -> list[
 
 def run_demo(cloud: Any, options: Any = None) -> dict[str, Any]:
     game_id = getattr(options, "game", None) or "demo-nhl-1"
-    loaded = _load_stats(cloud, getattr(options, "data", None))
+    data = getattr(options, "data", None)
+    loaded = _load_stats(cloud, data)
+    names = player_names(data / "nhl" if data is not None else None, HOME_IDS + AWAY_IDS)
     game = simulate_game(game_id, seed=2024, periods=1, faceoffs_per_period=6, waive_out_rate=0.4,
-                         lineup=default_lineup(HOME_IDS, AWAY_IDS))
+                         lineup=default_lineup(HOME_IDS, AWAY_IDS, names))
     queue_url = _listen(cloud)
     kinesis, stream = cloud.client("kinesis"), cloud.physical_id("NhlTrackingStream")
     speed = float(getattr(options, "speed", 0.0) or 0.0)
@@ -110,6 +159,7 @@ def run_demo(cloud: Any, options: Any = None) -> dict[str, Any]:
     predictions += _drain(cloud, queue_url)  # anything late would be a duplicate: count it
     rows = [{"faceoff": p["data"]["faceoff_seq"], "dot": p["data"]["dot"]["name"],
              "home": p["data"]["home_player_id"], "away": p["data"]["away_player_id"],
+             "home_name": p["data"].get("home_player_name"), "away_name": p["data"].get("away_player_name"),
              "trigger": p["data"]["trigger"], "home_win_probability": p["data"]["home_win_probability"]}
             for p in sorted(predictions, key=lambda d: d["data"]["ts_ms"])]
     return {

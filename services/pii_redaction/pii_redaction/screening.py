@@ -233,8 +233,12 @@ def screen(records: Sequence[InputRecord], options: ScreeningOptions, service: P
     # Values that look as if they could hold PII are packed together, the rest together, so that a
     # clean value rarely shares a flagged Contains pack (and the Detect units that follow). Every
     # value is still sent; only the grouping changes, and results do not depend on it.
-    ordered = sorted(pieces, key=lambda piece: not looks_sensitive(piece.text))
-    contains_packs = pack(ordered, options.contains_pack_chars, options.max_request_bytes)
+    sensitive: list[Piece] = []
+    plain: list[Piece] = []
+    for piece in pieces:
+        (sensitive if looks_sensitive(piece.text) else plain).append(piece)
+    contains_packs = [*pack(sensitive, options.contains_pack_chars, options.max_request_bytes),
+                      *pack(plain, options.contains_pack_chars, options.max_request_bytes)]
     contains_calls = [Call("ContainsPiiEntities", p.text, options.language) for p in contains_packs]
     contains_results = service.run(contains_calls) if contains_calls else []
     _account(usage, contains_calls, contains_results)

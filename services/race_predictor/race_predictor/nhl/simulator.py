@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,8 +57,12 @@ class SimulatedGame:
     frames: list[dict[str, float]] = field(default_factory=list)
 
 
-def default_lineup(home_ids: list[int] | None = None, away_ids: list[int] | None = None) -> list[dict[str, Any]]:
-    """18 skaters and 2 goalies a side; ids from the caller (real NHL ids in the demo) or made up."""
+def default_lineup(home_ids: list[int] | None = None, away_ids: list[int] | None = None,
+                   names: Mapping[int, str] | None = None) -> list[dict[str, Any]]:
+    """18 skaters and 2 goalies a side; ids from the caller (real NHL ids in the demo) or made up.
+
+    `names` (player_id -> name) adds a `name` to the players it knows; the others go without.
+    """
     positions = ["C"] * 4 + ["L"] * 4 + ["R"] * 4 + ["D"] * 6 + ["G"] * 2
     players = []
     for side, base, given in (("home", 9100000, home_ids), ("away", 9200000, away_ids)):
@@ -66,6 +71,8 @@ def default_lineup(home_ids: list[int] | None = None, away_ids: list[int] | None
             players.append({"player_id": pid, "side": side, "position": position,
                             "shoots": "L" if index % 3 else "R", "height_in": 73, "weight_lb": 195,
                             "first_season": 20152016})
+            if names and pid in names:
+                players[-1]["name"] = names[pid]
     return players
 
 
