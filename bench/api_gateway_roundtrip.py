@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import logging
+import os
 import statistics
 import sys
 import time
@@ -19,6 +21,12 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "shared"), str(ROOT / "services" / "cost_calculator")]
+
+# The estimate routes read no table, but the app's settings are parsed at import (cold start).
+os.environ.setdefault("USAGE_TABLE_NAME", "bench-usage")
+os.environ.setdefault("EVENT_BUS_NAME", "bench-bus")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 BODY = {"messages_per_minute": 10, "characters_per_message": 360, "hours_per_day": 12}
 
@@ -64,6 +72,7 @@ def through_gateway(requests: int) -> list[float]:
 
 
 def main() -> None:
+    logging.getLogger().setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     args = parser.parse_args()
