@@ -148,8 +148,10 @@ def _final_summary(cloud: LocalCloud, demos: dict[str, dict[str, Any]], options:
     table.add_column("what happened", overflow="fold")
     table.add_row("pii_redaction", (
         f"{pii.get('records_sent', '?')} records put on Firehose, {pii.get('redacted_records', '?')} landed redacted "
-        f"({pii.get('redacted_records_with_masks', '?')} with masks), {pii.get('error_records', '?')} held back; "
-        f"golden record as published: {pii.get('golden_matches_issue')}; entities masked: "
+        f"({pii.get('redacted_records_with_masks', '?')} with masks, "
+        f"{pii.get('stream_pii_records_left_unmasked', '?')} with PII left unmasked), "
+        f"{pii.get('error_records', '?')} under the error prefix, {pii.get('raw_backup_records', '?')} in the raw "
+        f"backup; golden record as Comprehend's published result: {pii.get('golden_matches_issue')}; entities masked: "
         + (", ".join(f"{k} {v}" for k, v in sorted(entities.items(), key=lambda kv: -kv[1])) or "none")))
     table.add_row("race_predictor F1", (
         f"{f1.get('source', '?')}: {f1.get('messages', '?')} timing messages in {f1.get('posts', '?')} POSTs; "
@@ -209,7 +211,13 @@ def main(argv: list[str] | None = None) -> int:
             elif options.verbose:
                 console.print(_summary_table(name, summary))
         time.sleep(1.5)  # let the last events reach the dashboard's queue before summing them up
-        console.print(_final_summary(cloud, {name: summary for name, (summary, _) in results.items()}, options))
+        demos = {name: summary for name, (summary, _) in results.items()}
+        console.print(_final_summary(cloud, demos, options))
+        golden = {k.removeprefix("golden_").removesuffix("_from_s3"): v
+                  for k, v in demos.get("pii", {}).items() if k.startswith("golden_") and k.endswith("_from_s3")}
+        if golden:
+            console.print("[bold]golden record, as read back from the redacted bucket:[/bold]")
+            console.print_json(json.dumps(golden))
         console.print(f"sample run finished in {time.monotonic() - started:.1f}s")
         if options.once:
             return 1 if failures else 0

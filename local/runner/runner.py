@@ -92,19 +92,21 @@ class _Worker:
     def invoke(self, event: Any) -> Any:
         if self.process is None or not self.process.is_alive():
             self.start()
-        assert self.connection is not None
+        # A local reference: `kill()` from another thread (fault tests) clears the attribute.
+        connection = self.connection
+        assert connection is not None
         self.invocations += 1
         request_id = str(uuid.uuid4())
         timeout = self.spec.timeout_s
         try:
-            self.connection.send((request_id, event, timeout))
+            connection.send((request_id, event, timeout))
             # A little slack over the function timeout: the cold start counts against it in Lambda too.
-            if not self.connection.poll(timeout + 1.0):
+            if not connection.poll(timeout + 1.0):
                 self.kill()
                 raise InvocationError(self.spec.logical_id, {
                     "errorType": "Sandbox.Timedout",
                     "errorMessage": f"Task timed out after {timeout:.2f} seconds"})
-            status, payload = self.connection.recv()
+            status, payload = connection.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError) as error:
             self.kill()
             raise InvocationError(self.spec.logical_id, {

@@ -40,3 +40,24 @@ def client(service_name: str, *, retry_mode: str = "standard", read_timeout: flo
         retries={"mode": retry_mode, "max_attempts": max_attempts},
     )
     return boto3.session.Session().client(service_name, config=config)  # type: ignore[call-overload]
+
+
+class DynamoTableAdapter:
+    """Base of a service's DynamoDB adapters: the table's name and the client to reach it.
+
+    The client is this process's shared one (`client("dynamodb")`) unless one is given, as tests do.
+
+    Example::
+
+        class LoopsTable(DynamoTableAdapter):
+            def get(self, name: str) -> dict:
+                return self.dynamodb.get_item(TableName=self.table_name, Key={"pk": {"S": name}})
+    """
+
+    def __init__(self, table_name: str, dynamodb: Any = None) -> None:
+        self.table_name = table_name
+        self._dynamodb = dynamodb
+
+    @property
+    def dynamodb(self) -> Any:
+        return self._dynamodb if self._dynamodb is not None else client("dynamodb")

@@ -164,10 +164,8 @@ def test_nhl_duplicated_reordered_and_redelivered_tracking_converges(deliveries)
     assert player_stats == clean_stats
 
 
-# Found by this suite (reported to the lead): a `game` record delivered twice by a producer retry is
-# applied twice (the face-off counter of the game state counts it again; a repeated period_start
-# opens another stoppage). Strict: this starts failing, as a reminder to drop the mark, once fixed.
-@pytest.mark.xfail(strict=True, reason="duplicated game records are applied twice (reported in docs/RELIABILITY.md)")
+# Found by this suite: a `game` record delivered twice by a producer retry was applied twice (a
+# repeated period_start opened another stoppage). Detection now drops a repeat of a recent game record.
 def test_nhl_duplicated_game_records_converge():
     stream = []
     for record in _game().records:

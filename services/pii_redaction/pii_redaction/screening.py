@@ -208,7 +208,10 @@ def screen(records: Sequence[InputRecord], options: ScreeningOptions, service: P
         try:
             raw, document = decode_record(record.data)
         except RecordError as error:
-            outcomes.append(RecordOutcome(record.record_id, "ProcessingFailed", record.data, reason=str(error),
+            # Firehose rejects a whole response whose `data` is not base64: a record that did not
+            # decode goes back with its text encoded, so the error output still holds what came in.
+            data = _encode(record.data.encode("utf-8", "replace")) if error.kind == "bad-base64" else record.data
+            outcomes.append(RecordOutcome(record.record_id, "ProcessingFailed", data, reason=str(error),
                                           reason_kind=error.kind))
             continue
         outcomes.append(RecordOutcome(record.record_id, "Ok", ""))

@@ -96,6 +96,8 @@ def test_each_bad_record_fails_alone():
         assert "bob" not in by_id[name].reason and "\\x" not in by_id[name].reason
     assert decode(by_id["good"].data) == {"comment": "mail ***************"}
     assert outcome.failure_reasons()["not-json"] == 1
+    # every answer carries valid base64 (Firehose rejects the whole response otherwise)
+    assert base64.b64decode(by_id["bad-base64"].data, validate=True) == b"!!!not base64!!!"
 
 
 @pytest.mark.parametrize("policy", ["mask-all", "drop", "fail"])

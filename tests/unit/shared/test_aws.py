@@ -26,3 +26,13 @@ def test_service_endpoint_variable_is_honoured(monkeypatch):
         assert client("comprehend").meta.endpoint_url == "http://127.0.0.1:4999"
     finally:
         client.cache_clear()
+
+
+def test_table_adapter_uses_a_given_client_or_the_process_client(monkeypatch):
+    from pitwall_shared.aws import DynamoTableAdapter
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    given = object()
+    assert DynamoTableAdapter("t", given).dynamodb is given
+    adapter = DynamoTableAdapter("t")
+    assert adapter.table_name == "t" and adapter.dynamodb is client("dynamodb")

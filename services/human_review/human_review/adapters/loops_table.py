@@ -8,19 +8,11 @@ from botocore.exceptions import ClientError
 
 from human_review.adapters.dynamo import deserialise, serialise, value
 from human_review.models import LoopRecord, LoopStatus
-from pitwall_shared.aws import client
+from pitwall_shared.aws import DynamoTableAdapter
 
 
-class LoopsTable:
+class LoopsTable(DynamoTableAdapter):
     """Reads and writes `LoopRecord`s; conditional writes make duplicate deliveries harmless."""
-
-    def __init__(self, table_name: str, dynamodb: Any = None) -> None:
-        self.table_name = table_name
-        self._dynamodb = dynamodb
-
-    @property
-    def dynamodb(self) -> Any:
-        return self._dynamodb or client("dynamodb")
 
     def create_pending(self, record: LoopRecord) -> LoopRecord | None:
         """Record a new loop; return the existing record instead if the name is already taken."""

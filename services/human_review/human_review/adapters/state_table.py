@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 from botocore.exceptions import ClientError
 
 from human_review.adapters.dynamo import value
 from human_review.drift import DriftState
-from pitwall_shared.aws import client
+from pitwall_shared.aws import DynamoTableAdapter
 
 COUNTER_TTL_S = 3600  # a minute's counter is useless after the minute; TTL keeps the table small
 
@@ -19,16 +18,8 @@ def _conditional_failure(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
-class StateTable:
+class StateTable(DynamoTableAdapter):
     """Optimistically locked drift state and atomic per-minute loop counters."""
-
-    def __init__(self, table_name: str, dynamodb: Any = None) -> None:
-        self.table_name = table_name
-        self._dynamodb = dynamodb
-
-    @property
-    def dynamodb(self) -> Any:
-        return self._dynamodb or client("dynamodb")
 
     def load_drift(self, model_id: str) -> DriftState:
         response = self.dynamodb.get_item(

@@ -93,6 +93,9 @@ class FaceoffResult(BaseModel):
     situation: FaceoffSituation
 
 
+RECENT_GAME_EVENTS = 16
+
+
 class GameState(BaseModel):
     """Everything detection needs to know about one game between two batches of records."""
 
@@ -118,6 +121,7 @@ class GameState(BaseModel):
     predicted: list[str] = Field(default_factory=list)  # combinations already triggered this stoppage
     last_ts_ms: int = 0
     last_sequence: str = ""  # Kinesis sequence number of the last record applied
+    recent_game_events: list[str] = Field(default_factory=list)  # keys of the last game records applied
     counts: dict[str, int] = Field(default_factory=dict)
 
     def count(self, name: str, n: int = 1) -> None:
@@ -322,6 +326,13 @@ def apply_record(state: GameState, record: LineupRecord | PositionRecord | GameR
         if setup is not None:
             output.setups.append(setup)
         return
+    # A producer retry puts the same game record on the stream again, under a new sequence number;
+    # applied twice it would open a second stoppage or count a face-off twice. Game events are
+    # rare (a few per minute), so the last few keys identify such repeats.
+    key = record.model_dump_json()
+    if key in state.recent_game_events:
+        return
+    state.recent_game_events = [*state.recent_game_events, key][-RECENT_GAME_EVENTS:]
     result = apply_game(state, record)
     if result is not None:
         output.results.append(result)

@@ -12,7 +12,7 @@ import json
 import zlib
 from typing import Any
 
-from pitwall_shared.aws import client
+from pitwall_shared.aws import DynamoTableAdapter
 from race_predictor.common.ports import STALE_CLAIM_S, ClaimResult, Stored, VersionConflict
 
 STATE_SK = "STATE"
@@ -32,18 +32,8 @@ def decode_body(blob: bytes) -> dict[str, Any]:
     return json.loads(zlib.decompress(blob))  # type: ignore[no-any-return]
 
 
-class DynamoStateStore:
+class DynamoStateStore(DynamoTableAdapter):
     """StateStore over one DynamoDB table (strongly consistent reads, conditional puts)."""
-
-    def __init__(self, table_name: str, dynamodb: Any = None) -> None:
-        self.table_name = table_name
-        self._dynamodb = dynamodb
-
-    @property
-    def dynamodb(self) -> Any:
-        if self._dynamodb is None:
-            self._dynamodb = client("dynamodb")
-        return self._dynamodb
 
     def load(self, key: str) -> Stored:
         response = self.dynamodb.get_item(
@@ -80,18 +70,8 @@ class DynamoStateStore:
         return version
 
 
-class DynamoPublishLedger:
+class DynamoPublishLedger(DynamoTableAdapter):
     """PublishLedger over the same table: one small item per event, claimed by a conditional put."""
-
-    def __init__(self, table_name: str, dynamodb: Any = None) -> None:
-        self.table_name = table_name
-        self._dynamodb = dynamodb
-
-    @property
-    def dynamodb(self) -> Any:
-        if self._dynamodb is None:
-            self._dynamodb = client("dynamodb")
-        return self._dynamodb
 
     def _key(self, key: str, entry: str) -> dict[str, Any]:
         return {"pk": {"S": key}, "sk": {"S": LEDGER_PREFIX + entry}}

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from pitwall_shared.aws import client
+from pitwall_shared.aws import DynamoTableAdapter
 from race_predictor.nhl.features import PlayerFaceoffRecord
 from race_predictor.nhl.stats import StoredPlayer, VersionClash
 
@@ -19,18 +19,8 @@ BATCH_GET_LIMIT = 100  # DynamoDB BatchGetItem quota
 BATCH_WRITE_LIMIT = 25  # DynamoDB BatchWriteItem quota
 
 
-class DynamoPlayerStats:
+class DynamoPlayerStats(DynamoTableAdapter):
     """PlayerStatsStore over DynamoDB (see the module docstring for the item layout)."""
-
-    def __init__(self, table_name: str, dynamodb: Any = None) -> None:
-        self.table_name = table_name
-        self._dynamodb = dynamodb
-
-    @property
-    def dynamodb(self) -> Any:
-        if self._dynamodb is None:
-            self._dynamodb = client("dynamodb")
-        return self._dynamodb
 
     def get_many(self, player_ids: Iterable[str]) -> dict[str, StoredPlayer]:
         wanted = sorted(set(player_ids))
