@@ -20,9 +20,10 @@ install: $(STAMP)
 run: install
 	$(BIN)/python -m local $(ARGS)
 
-## test: lint and run the whole test suite
+## test: lint, type-check and run the whole test suite
 test: install browser checkov-venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy shared local services
 	$(BIN)/python -m pytest $(ARGS)
 
 ## browser: Debian's Chromium for the browser tests (Playwright cannot download browsers here)

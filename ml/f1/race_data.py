@@ -129,9 +129,10 @@ def race_messages(data: F1Data, season: int, round_: int) -> list[dict[str, Any]
         timed.append((int(total), 1, message))
     stops = data.pits[data.pits["raceId"] == race_id]
     for driver_id, lap, ms in zip(stops["driverId"], stops["lap"], stops["milliseconds"], strict=True):
-        code = codes.get(int(driver_id))
-        if code is None or (code, int(lap)) not in race_time:
+        stopper = codes.get(int(driver_id))
+        if stopper is None or (stopper, int(lap)) not in race_time:
             continue
+        code = stopper
         at = race_time[(code, int(lap))]
         timed.append((at, 2, {"type": "pit_in", "driver": code, "lap": int(lap)}))
         out: dict[str, Any] = {"type": "pit_out", "driver": code, "lap": int(lap)}
