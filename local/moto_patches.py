@@ -6,6 +6,11 @@ Each patch names the AWS behaviour it restores. They are applied in the process 
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
 _applied = False
 
 
@@ -28,4 +33,24 @@ def apply() -> None:
 
     for model in (Queue, Stream):
         model.lambda_event_source_mappings = property(lambda self: {}, lambda self, value: None)  # type: ignore[assignment]
+
+    # AWS: GetRecords and PutRecord(s) on one shard may run at the same moment. moto's shard iterates
+    # its record dict while another request thread appends to it ("OrderedDict mutated during
+    # iteration"); one lock per process serialises the two on every shard.
+    from moto.kinesis.models import Shard
+
+    for name in ("get_records", "put_record"):
+        setattr(Shard, name, _serialised(getattr(Shard, name)))
     _applied = True
+
+
+_SHARD_LOCK = threading.Lock()
+
+
+def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _SHARD_LOCK:
+            return method(*args, **kwargs)
+
+    return locked
