@@ -171,9 +171,7 @@ def _final_summary(cloud: LocalCloud, demos: dict[str, dict[str, Any]], options:
         f"the PII stream: {comprehend}; recommendations: "
         + (", ".join(f"{name} {r['configured_inference_units']}→{r['recommended_inference_units']} IU"
                      for name, r in recommendations.items()) or "none")))
-    bus = getattr(options, "bus_streams", {})
-    table.add_row("event bus", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + (
-        f"; review loops {bus.get('review_loops')}" if bus else ""))
+    table.add_row("event bus", "events seen: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return table
 
 
