@@ -64,6 +64,12 @@ class DashboardFeed:
             for message in messages:
                 self.handle(message["Body"])
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            # Firehose writes to S3 after the function (which published the report) returned, so
+            # the sample may only appear a moment after its report.
+            if self.state.pii["batches"] and self.state.pii.get("sample_key") != self._newest_redacted_key():
+                with self.lock:
+                    self._read_redacted_sample()
+                self.on_change()
 
     def handle(self, body: str) -> None:
         """Fold one EventBridge event (an SQS message body) into the state; ignore what is malformed."""
@@ -85,11 +91,20 @@ class DashboardFeed:
                 self._read_manifest_line(detail.get("data", {}))
         self.on_change()
 
+    def _newest_redacted_key(self) -> str | None:
+        if not self.redacted_bucket:
+            return None
+        try:
+            listing = self.s3.list_objects_v2(Bucket=self.redacted_bucket, Prefix="redacted/").get("Contents", [])
+        except Exception:  # noqa: BLE001 - no sample is better than no dashboard
+            return None
+        return max(listing, key=lambda o: o["LastModified"])["Key"] if listing else None
+
     def _read_redacted_sample(self) -> None:
         if not self.redacted_bucket:
             return
         try:
-            listing = self.s3.list_objects_v2(Bucket=self.redacted_bucket).get("Contents", [])
+            listing = self.s3.list_objects_v2(Bucket=self.redacted_bucket, Prefix="redacted/").get("Contents", [])
             if not listing:
                 return
             newest = max(listing, key=lambda o: o["LastModified"])

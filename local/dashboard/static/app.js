@@ -18,8 +18,12 @@ function renderBattles(battles) {
   if (!battles.length) return;
   filled("panel-f1", true);
   $("battles").innerHTML = battles.map((b) => {
-    const outcome = b.outcome
-      ? `<span class="outcome ${b.outcome.swapped ? "" : "no"}">${b.outcome.swapped ? (b.kind === "undercut" ? "UNDERCUT WORKED" : "OVERCUT WORKED") : "POSITION HELD"}${b.outcome.gap_s !== undefined ? ` · gap ${Number(b.outcome.gap_s).toFixed(1)}s` : ""}</span>`
+    const o = b.outcome;
+    const verdict = !o ? null
+      : o.status === "expired" ? ["no", "EXPIRED · no stop within the window"]
+      : o.swapped ? ["", b.kind === "undercut" ? "UNDERCUT WORKED" : "OVERCUT WORKED"] : ["no", "POSITION HELD"];
+    const outcome = verdict
+      ? `<span class="outcome ${verdict[0]}">${verdict[1]}${o.gap_s !== null && o.gap_s !== undefined ? ` · gap ${Number(o.gap_s).toFixed(1)}s` : ""}</span>`
       : `<span class="meta">open · lap ${b.lap}</span>`;
     const spark = (b.history || []).map((h) => `<i style="height:${Math.max(2, h.p * 22)}px" title="lap ${h.lap}: ${pct(h.p)}"></i>`).join("");
     return `<div class="battle">
