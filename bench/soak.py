@@ -211,6 +211,13 @@ def main() -> int:
         for name, sent, done in rows:
             reconciled &= sent == done
             print(f"{name:<24}{sent:>10}{done:>10}{'' if sent == done else '   MISMATCH'}")
+        # Where unapplied usage events are: still queued, in flight (a visibility timeout running), or dead-lettered.
+        sqs = cloud.client("sqs")
+        for queue in ("CostUsageQueue", "CostUsageDeadLetterQueue"):
+            attributes = sqs.get_queue_attributes(QueueUrl=cloud.physical_id(queue), AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            print(f"{queue}: {attributes['ApproximateNumberOfMessages']} queued, "
+                  f"{attributes['ApproximateNumberOfMessagesNotVisible']} in flight")
         print(f"\n{'function':<30}{'invocations':>12}{'p50 ms':>10}{'p99 ms':>10}")
         for logical_id, values in sorted(soak.latency_ms.items()):
             print(f"{logical_id:<30}{len(values):>12}{statistics.median(values):>10.1f}{percentile(values, 0.99):>10.1f}")
