@@ -9,10 +9,8 @@ chromium`), launched by path because browsers cannot be downloaded here.
 from __future__ import annotations
 
 import json
-import os
 import struct
 import zlib
-from pathlib import Path
 
 import boto3
 import pytest
@@ -30,7 +28,6 @@ from tests.service.human_review_env import (
 
 review_env = human_review_env.review_env  # the fixture, shared by the human-review tests
 
-CHROMIUM = Path(os.environ.get("PITWALL_CHROMIUM", "/usr/bin/chromium"))
 WIDTH, HEIGHT = 320, 240
 
 pytestmark = pytest.mark.browser
@@ -54,21 +51,9 @@ def png(width: int, height: int) -> bytes:
 
 
 @pytest.fixture
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's package (apt-get update && apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run", "--disable-dev-shm-usage"],
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+def browser(chromium):
+    """Debian's headless Chromium (tests/system/conftest.py); skips naming the install command."""
+    return chromium
 
 
 def test_reviewer_draws_a_box_and_the_manifest_line_lands_in_s3(review_env, browser):
