@@ -33,6 +33,7 @@ class DashboardFeed:
         self.lock = threading.Lock()
         self._stop = threading.Event()
         self.queue_url = ""
+        self._sample_pending = False  # a PiiRedactionReport came; its batch's object is not read yet
         self._thread = threading.Thread(target=self._loop, name="dashboard-feed", daemon=True)
 
     def subscribe(self) -> None:
@@ -65,11 +66,14 @@ class DashboardFeed:
                 self.handle(message["Body"])
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
             # Firehose writes to S3 after the function (which published the report) returned, so
-            # the sample may only appear a moment after its report.
-            if self.state.pii["batches"] and self.state.pii.get("sample_key") != self._newest_redacted_key():
-                with self.lock:
-                    self._read_redacted_sample()
-                self.on_change()
+            # the batch's object may only appear a moment after its report: look until it does.
+            if self._sample_pending:
+                newest = self._newest_redacted_key()
+                if newest is not None and newest != self.state.pii.get("sample_key"):
+                    with self.lock:
+                        self._read_redacted_sample(newest)
+                    self._sample_pending = False
+                    self.on_change()
 
     def handle(self, body: str) -> None:
         """Fold one EventBridge event (an SQS message body) into the state; ignore what is malformed."""
@@ -86,7 +90,7 @@ class DashboardFeed:
                 log.warning("dashboard feed: %s event without the expected fields", detail_type)
                 return
             if detail_type == "PiiRedactionReport":
-                self._read_redacted_sample()
+                self._sample_pending = True
             if detail_type == "HumanReviewCompleted":
                 self._read_manifest_line(detail.get("data", {}))
         self.on_change()
@@ -100,18 +104,12 @@ class DashboardFeed:
             return None
         return max(listing, key=lambda o: o["LastModified"])["Key"] if listing else None
 
-    def _read_redacted_sample(self) -> None:
-        if not self.redacted_bucket:
-            return
+    def _read_redacted_sample(self, key: str) -> None:
         try:
-            listing = self.s3.list_objects_v2(Bucket=self.redacted_bucket, Prefix="redacted/").get("Contents", [])
-            if not listing:
-                return
-            newest = max(listing, key=lambda o: o["LastModified"])
-            body = self.s3.get_object(Bucket=self.redacted_bucket, Key=newest["Key"])["Body"].read()
+            body = self.s3.get_object(Bucket=self.redacted_bucket, Key=key)["Body"].read()
             first = body.decode("utf-8").splitlines()[0]
             self.state.pii["sample"] = json.loads(first)
-            self.state.pii["sample_key"] = newest["Key"]
+            self.state.pii["sample_key"] = key
         except Exception:  # noqa: BLE001 - a missing sample leaves the panel's other figures intact
             log.warning("dashboard feed: no redacted sample could be read")
 

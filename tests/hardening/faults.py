@@ -225,18 +225,6 @@ class BusTap:
         events.delete_rule(Name=self.rule, EventBusName=self.bus)
 
 
-def wait_for(predicate: Callable[[], Any], timeout_s: float = 60, interval_s: float = 0.2, what: str = "condition") -> Any:
-    """Poll `predicate` until it returns something truthy; fail naming `what` otherwise."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout_s:.0f} s")
-        time.sleep(interval_s)
-
-
 def queue_url(cloud: Any, logical_id: str) -> str:
     """The URL of a template queue (Ref of AWS::SQS::Queue is its URL)."""
     return str(cloud.physical_id(logical_id))

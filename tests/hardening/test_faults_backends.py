@@ -22,7 +22,6 @@ from tests.hardening.faults import (
     emulator_app,
     put_events_partial_failures,
     queue_depth,
-    wait_for,
 )
 from tests.hardening.test_faults_killed_workers import (
     _endpoint_characters,
@@ -30,6 +29,7 @@ from tests.hardening.test_faults_killed_workers import (
     put_on_bus,
     traffic_detail,
 )
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.system
 

@@ -13,8 +13,9 @@ import pytest
 from local.provision import load_template
 from local.redrive import main as redrive_main
 from tests.hardening.conftest import ROOT
-from tests.hardening.faults import AccessDenied, FaultPlan, dynamodb_throttling, queue_depth, wait_for
+from tests.hardening.faults import AccessDenied, FaultPlan, dynamodb_throttling, queue_depth
 from tests.hardening.test_faults_killed_workers import _endpoint_characters, put_on_bus, traffic_detail
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.system
 

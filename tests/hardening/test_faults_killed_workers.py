@@ -18,7 +18,8 @@ from moto.dynamodb import responses as dynamodb_responses
 from moto.events import models as events_models
 
 from race_predictor.nhl.simulator import simulate_game
-from tests.hardening.faults import BusTap, SandboxKiller, emulator_app, queue_depth, slowed, wait_for
+from tests.hardening.faults import BusTap, SandboxKiller, emulator_app, queue_depth, slowed
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.system
 

@@ -7,13 +7,13 @@ local cloud works, independently of the services.
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from local.cloud import LocalCloud
+from tests.polling import wait_for
 
 FIXTURE = Path(__file__).parent / "fixtures" / "template.yaml"
 
@@ -22,16 +22,6 @@ FIXTURE = Path(__file__).parent / "fixtures" / "template.yaml"
 def cloud(tmp_path_factory):
     with LocalCloud(FIXTURE, stack_name="echo", log_dir=tmp_path_factory.mktemp("logs")) as running:
         yield running
-
-
-def _wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def _item(cloud, pk):
@@ -62,7 +52,7 @@ def test_gateway_answers_unknown_route_like_api_gateway(cloud):
 def test_event_reaches_function_through_rule_and_queue(cloud):
     cloud.client("events").put_events(Entries=[{
         "Source": "echo.test", "DetailType": "Echo", "Detail": json.dumps({"id": "e1"}), "EventBusName": "echo-bus"}])
-    item = _wait_for(lambda: _item(cloud, "sqs#e1"))
+    item = wait_for(lambda: _item(cloud, "sqs#e1"))
     assert item["receive"]["S"] == "1"
 
 
@@ -72,13 +62,13 @@ def test_reported_failure_is_redelivered_then_dead_lettered(cloud):
     dlq_url = sqs.get_queue_url(QueueName=cloud.physical_id("EchoDLQ").rsplit("/", 1)[1])["QueueUrl"]
     sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"id": "bad", "poison": True}))
     sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"id": "good"}))
-    _wait_for(lambda: _item(cloud, "sqs#good"))
+    wait_for(lambda: _item(cloud, "sqs#good"))
 
     def dead_lettered():
         messages = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10).get("Messages", [])
         return [m for m in messages if json.loads(m["Body"]).get("id") == "bad"]
 
-    assert _wait_for(dead_lettered, timeout=30)
+    assert wait_for(dead_lettered, timeout_s=30)
 
 
 def test_kinesis_records_delivered_in_order_and_poison_goes_to_failure_destination(cloud):
@@ -86,7 +76,7 @@ def test_kinesis_records_delivered_in_order_and_poison_goes_to_failure_destinati
     stream = cloud.physical_id("EchoStream")
     for payload in ({"id": "k1"}, {"id": "k2", "poison": True}, {"id": "k3"}):
         kinesis.put_record(StreamName=stream, Data=json.dumps(payload).encode(), PartitionKey="p")
-    _wait_for(lambda: _item(cloud, "kinesis#k3"), timeout=30)
+    wait_for(lambda: _item(cloud, "kinesis#k3"), timeout_s=30)
     assert _item(cloud, "kinesis#k1")
     poller = next(p for p in cloud.pollers if p.name == "kinesis:StreamFunction")
     assert poller.sent_to_failure_destination == 1

@@ -16,6 +16,7 @@ import pytest
 
 from local.cloud import LocalCloud
 from local.demos.human_review import run_demo
+from tests.polling import wait_for
 from tests.system import test_reviewer_page as page_test
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
@@ -27,16 +28,6 @@ browser = page_test.browser  # the Chromium fixture (skips with the reason when 
 def cloud(tmp_path_factory):
     with LocalCloud(ROOT / "template.yaml", log_dir=tmp_path_factory.mktemp("logs")) as running:
         yield running
-
-
-def _wait_for(what, probe, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"no {what} within {timeout:.0f} s")
 
 
 def test_a_person_answers_on_the_page_and_the_line_reaches_s3(cloud, browser):
@@ -62,7 +53,7 @@ def test_a_person_answers_on_the_page_and_the_line_reaches_s3(cloud, browser):
         buttons = page.locator("#loops button[data-loop^='pw-system-frame']")
         return buttons.first.get_attribute("data-loop") if buttons.count() else None
 
-    name = _wait_for("loop on the reviewer page", loop_listed)
+    name = wait_for(loop_listed, what="loop on the reviewer page")
     page.locator(f'#loops button[data-loop="{name}"]').click()
     page.wait_for_selector(".stage svg")
     assert "No label" in page.locator("#labels tbody").inner_text()  # the no-label case went to review
@@ -82,7 +73,7 @@ def test_a_person_answers_on_the_page_and_the_line_reaches_s3(cloud, browser):
         listed = s3.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", [])
         return s3.get_object(Bucket=bucket, Key=key)["Body"].read() if listed else None
 
-    line = json.loads(_wait_for("manifest part in S3", part))
+    line = json.loads(wait_for(part, what="manifest part in S3"))
     assert line["source-ref"] == f"s3://{bucket}/frames/pit-stop.png"
     [box] = line["pit-objects_BB"]["annotations"]
     assert box["class_id"] == 2 and abs(box["left"] - 0.5 * page_test.WIDTH) <= 2
