@@ -26,6 +26,7 @@ from botocore.config import Config
 from werkzeug.serving import make_server
 
 from local import moto_patches
+from local.process_server import OwnProcess, ProcessServer
 from local.provision import REGION, Translation, deploy, translate
 from local.runner import FunctionSpec, Runner
 from local.runner.sources.api_gateway import ApiGateway, routes_from_template
@@ -58,7 +59,11 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
 
 @dataclass
 class Emulator:
-    """An emulator served by the local cloud: a WSGI app and the endpoint variable that routes to it."""
+    """An emulator served by the local cloud: a WSGI app and the endpoint variable that routes to it.
+
+    `build` returns the app (served on a thread of this process), an `OwnProcess` (served from a
+    process of its own: for emulators whose CPU work would starve moto), or None (not in this checkout).
+    """
 
     name: str
     endpoint_variable: str | None
@@ -103,7 +108,7 @@ class LocalCloud:
         self.gateway: ApiGateway | None = None
         self.pollers: list[Any] = []
         self.emulators: dict[str, Emulator] = {}
-        self.servers: list[_WsgiServer] = []
+        self.servers: list[_WsgiServer | ProcessServer] = []
         self._clients: dict[str, Any] = {}
         self.dashboard_url = ""
         self._feed: Any = None
@@ -132,6 +137,9 @@ class LocalCloud:
         self.gateway.start()
         self._start_pollers()
         self._start_emulators(before_functions=False)
+        for server in self.servers:
+            if isinstance(server, ProcessServer):
+                server.wait_ready()  # loaded in parallel with the workers' cold starts
         if self.dashboard:
             self._start_dashboard()
         return self
@@ -261,7 +269,11 @@ class LocalCloud:
             app = emulator.build(self)
             if app is None:
                 continue
-            server = _WsgiServer(app, self.host, getattr(self.ports, emulator.port_attribute), emulator.name)
+            port = getattr(self.ports, emulator.port_attribute)
+            server: _WsgiServer | ProcessServer = (
+                ProcessServer(app, self.host, port, emulator.name) if isinstance(app, OwnProcess)
+                else _WsgiServer(app, self.host, port, emulator.name))
+            emulator.server = server
             emulator.url = server.url
             self.servers.append(server)
             self.emulators[emulator.name] = emulator

@@ -6,8 +6,10 @@ Each patch names the AWS behaviour it restores. They are applied in the process 
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -41,7 +43,71 @@ def apply() -> None:
 
     for name in ("get_records", "put_record"):
         setattr(Shard, name, _serialised(getattr(Shard, name)))
+
+    # AWS: a TransactWriteItems that fails changes nothing; its cost does not depend on table size.
+    # moto rolls back by deep-copying every table a transaction names before it runs: time and
+    # memory per transaction grow with the table (the usage table gains an item per event, so a
+    # soak slows down quadratically and leaves gigabytes of cyclic garbage), and restoring a whole
+    # table would also undo other requests' writes made meanwhile. Instead, only the items the
+    # transaction names are saved, and restored if it fails.
+    import moto.dynamodb.models as dynamodb_models
+
+    dynamodb_models.copy = _TABLES_NOT_COPIED  # type: ignore[assignment]
+    dynamodb_models.DynamoDBBackend.transact_write_items = _undo_named_items(  # type: ignore[method-assign]
+        dynamodb_models.DynamoDBBackend.transact_write_items)
     _applied = True
+
+
+def _deepcopy_except_tables(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    from moto.dynamodb.models.table import Table
+
+    return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+# Stands in for the `copy` module inside moto.dynamodb.models, whose only deep copy of a Table is
+# the transaction snapshot replaced by `_undo_named_items`; items are still deep-copied as before.
+_TABLES_NOT_COPIED = types.SimpleNamespace(deepcopy=_deepcopy_except_tables, copy=copy.copy)
+
+
+def _undo_named_items(transact: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(transact)
+    def with_undo(backend: Any, transact_items: list[dict[str, Any]]) -> Any:
+        saved = []
+        for entry in transact_items:
+            if len(entry) != 1:
+                continue  # moto refuses the request itself
+            ((op_type, op),) = entry.items()
+            table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+            if table is None:
+                continue
+            attributes = op.get("Item" if op_type == "Put" else "Key") or {}
+            key = {name: attributes[name] for name in (table.hash_key_attr, table.range_key_attr)
+                   if name is not None and name in attributes}
+            try:
+                hash_key, range_key = backend.get_keys_value(table, key)
+            except Exception:  # noqa: BLE001, S112 - an invalid key: moto refuses the request itself
+                continue
+            saved.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+        try:
+            return transact(backend, transact_items)
+        except Exception:
+            for table, hash_key, range_key, old in reversed(saved):
+                _restore(table, hash_key, range_key, old)
+            raise
+
+    return with_undo
+
+
+def _restore(table: Any, hash_key: Any, range_key: Any, old: Any) -> None:
+    if range_key is None:
+        if old is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = old
+    elif old is None:
+        table.items.get(hash_key, {}).pop(range_key, None)
+    else:
+        table.items[hash_key][range_key] = old
 
 
 _SHARD_LOCK = threading.Lock()

@@ -19,9 +19,10 @@ def _available(module: str) -> bool:
 def comprehend(cloud: LocalCloud) -> Any:
     if not _available("local.emulators.comprehend"):
         return None
-    from local.emulators.comprehend import make_app
+    from local.process_server import OwnProcess
 
-    return make_app(**cloud.emulator_settings.get("comprehend", {}))
+    # spaCy's per-request work would hold the GIL of the process that serves moto: own process.
+    return OwnProcess("local.emulators.comprehend:make_app", dict(cloud.emulator_settings.get("comprehend", {})))
 
 
 def a2i(cloud: LocalCloud) -> Any:

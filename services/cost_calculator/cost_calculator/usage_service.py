@@ -34,10 +34,15 @@ class UsageOutcome:
 
 def recommendation_for(store: UsageStore, prices: ComprehendPrices, endpoint_name: str, window_minutes: int,
                        now: datetime | None = None) -> Recommendation:
+    return _recommendation(store, prices, endpoint_name, window_minutes, now, store.configured(endpoint_name))
+
+
+def _recommendation(store: UsageStore, prices: ComprehendPrices, endpoint_name: str, window_minutes: int,
+                    now: datetime | None, configured: int | None) -> Recommendation:
     now = now or datetime.now(UTC)
     first, last = window(now, window_minutes)
     characters = store.characters_by_minute(endpoint_name, first, last)
-    return recommend(endpoint_name, characters, now, window_minutes, store.configured(endpoint_name), prices)
+    return recommend(endpoint_name, characters, now, window_minutes, configured, prices)
 
 
 def handle_usage_event(detail_type: str, envelope: Envelope, *, store: UsageStore, publisher: Publisher,
@@ -53,10 +58,11 @@ def handle_usage_event(detail_type: str, envelope: Envelope, *, store: UsageStor
         return UsageOutcome(applied, "none")
     if update.configured_inference_units is not None:
         store.set_configured(update.endpoint_name, update.configured_inference_units, update.observed_at)
-    recommendation = recommendation_for(store, prices, update.endpoint_name, window_minutes, now)
-    configured = recommendation.configured_inference_units
+    # Only an endpoint with known inference units can be rightsized: read them before the window.
+    configured = store.configured(update.endpoint_name)
     if configured is None:
         return UsageOutcome(applied, "none")
+    recommendation = _recommendation(store, prices, update.endpoint_name, window_minutes, now, configured)
     current = store.rightsizing_state(update.endpoint_name)
     decision = decide_rightsizing(current, configured, recommendation.recommended_inference_units)
     state = decision.state
