@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import threading
@@ -166,6 +167,16 @@ def _usage_characters(cloud: LocalCloud) -> int:
     return sum(int(item.get("characters", {}).get("N", 0)) for item in answer["Items"])
 
 
+def _cloud_rss(cloud: LocalCloud) -> dict[str, float]:
+    """RSS of the local cloud's own processes: the one serving moto, and each emulator served apart."""
+    found = {"moto + gateway + pollers": rss_mb(os.getpid())}
+    for name, emulator in cloud.emulators.items():
+        pid = getattr(emulator.server, "pid", None)
+        if pid is not None and pid != os.getpid():
+            found[f"{name} emulator"] = rss_mb(pid)
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -181,6 +192,7 @@ def main() -> int:
         for thread in threads:
             thread.start()
         time.sleep(min(20.0, args.minutes * 60 / 4))  # warm-up: every worker has cold-started by now
+        cloud_start = _cloud_rss(cloud)
         memory_start = {f"{w.spec.logical_id}#{i}": rss_mb(w.process.pid)
                         for logical_id in cloud.runner.specs for i, w in enumerate(cloud.runner.workers(logical_id))
                         if w.process is not None and w.process.is_alive()}
@@ -195,6 +207,7 @@ def main() -> int:
                 nhl_poller.delivered + nhl_poller.sent_to_failure_destination < soak.sent["nhl"]
                 or _usage_characters(cloud) < 100 * soak.sent["usage"]):
             time.sleep(1.0)
+        cloud_end = _cloud_rss(cloud)
         memory_end = {f"{w.spec.logical_id}#{i}": rss_mb(w.process.pid)
                       for logical_id in cloud.runner.specs for i, w in enumerate(cloud.runner.workers(logical_id))
                       if w.process is not None and w.process.is_alive()}
@@ -229,6 +242,10 @@ def main() -> int:
             end = memory_end.get(worker, float("nan"))
             within &= end - start <= MEMORY_GROWTH_BOUND_MB
             print(f"{worker:<32}{start:>14.1f}{end:>12.1f}{end - start:>9.1f}")
+        # Not bounded (moto keeps every record, object and message, as a real account would keep them
+        # until retention ends); printed to show the local cloud's own footprint.
+        for part, start in cloud_start.items():
+            print(f"{part:<32}{start:>14.1f}{cloud_end[part]:>12.1f}{cloud_end[part] - start:>9.1f}   (local cloud)")
         if soak.errors:
             print(f"\n{len(soak.errors)} client error(s), first: {soak.errors[0]}")
         print(f"\nrecords in = records out: {'yes' if reconciled else 'NO'}; memory within bound: {'yes' if within else 'NO'}")

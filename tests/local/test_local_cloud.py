@@ -7,6 +7,7 @@ local cloud works, independently of the services.
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
 from pathlib import Path
 
@@ -41,6 +42,13 @@ def test_gateway_routes_to_function_with_resolved_environment(cloud):
     assert body["resource"] == "/echo/{name}"
     assert body["path"] == {"name": "ada"}
     assert body["table"] == cloud.physical_id("EchoTable")
+
+
+def test_comprehend_emulator_is_served_outside_the_process_that_serves_moto(cloud):
+    # spaCy's CPU work would otherwise hold the GIL that moto, the gateway and the pollers share.
+    server = cloud.emulators["comprehend"].server
+    assert server.pid is not None and server.pid != os.getpid()
+    assert cloud.base_environment()["AWS_ENDPOINT_URL_COMPREHEND"] == server.url
 
 
 def test_gateway_answers_unknown_route_like_api_gateway(cloud):
