@@ -94,7 +94,11 @@ class LocalCloud:
     stack_name: str = "pitwall"
     parameters: dict[str, str] = field(default_factory=dict)
     log_dir: Path = ROOT / ".local" / "logs"
+    # Sandboxes per function (overrides). By default a function fed by SQS gets as many as its
+    # mapping's ScalingConfig.MaximumConcurrency allows, up to `sqs_concurrency`: Lambda runs several
+    # batches of a queue at once, and consumers must be right under that; every other function one.
     concurrency: dict[str, int] = field(default_factory=dict)
+    sqs_concurrency: int = 2
     host: str = "127.0.0.1"
     emulator_settings: dict[str, Any] = field(default_factory=dict)
     dashboard: bool = False
@@ -214,6 +218,7 @@ class LocalCloud:
         assert self.translation is not None
         cfn = self.translation.cfn["Resources"]
         lambda_client = self.client("lambda")
+        pools = self._pool_sizes() | self.concurrency
         specs = []
         for logical_id, resource in cfn.items():
             if resource["Type"] != "AWS::Lambda::Function":
@@ -235,9 +240,19 @@ class LocalCloud:
                 timeout_s=float(config.get("Timeout", 3)),
                 memory_mb=int(config.get("MemorySize", 128)),
                 log_path=self.log_dir / f"{logical_id}.log",
-                concurrency=self.concurrency.get(logical_id, 1),
+                concurrency=pools.get(logical_id, 1),
             ))
         return specs
+
+    def _pool_sizes(self) -> dict[str, int]:
+        sizes: dict[str, int] = {}
+        for mapping in self.client("lambda").list_event_source_mappings()["EventSourceMappings"]:
+            if not mapping["EventSourceArn"].startswith("arn:aws:sqs:"):
+                continue
+            maximum = int((mapping.get("ScalingConfig") or {}).get("MaximumConcurrency") or self.sqs_concurrency)
+            logical_id = self.function_logical_id(mapping["FunctionArn"])
+            sizes[logical_id] = max(sizes.get(logical_id, 1), min(maximum, self.sqs_concurrency))
+        return sizes
 
     def function_logical_id(self, function_arn_or_name: str) -> str:
         """Map a function ARN or physical name back to its logical id."""

@@ -64,6 +64,20 @@ def test_event_reaches_function_through_rule_and_queue(cloud):
     assert item["receive"]["S"] == "1"
 
 
+def test_batches_of_one_queue_run_concurrently_up_to_the_mapping_maximum(cloud):
+    # Lambda runs several batches of a queue at once; the mapping's MaximumConcurrency is 2 here.
+    assert len(cloud.runner.workers("QueueFunction")) == 2
+    sqs = cloud.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=cloud.physical_id("EchoQueue").rsplit("/", 1)[1])["QueueUrl"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"id": "slow", "sleep_s": 3}))
+    wait_for(lambda: _item(cloud, "started#slow"))
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"id": "quick"}))
+    quick, slow = wait_for(lambda: _item(cloud, "sqs#quick")), wait_for(lambda: _item(cloud, "sqs#slow"))
+    # One sandbox would have finished the slow batch first.
+    assert float(quick["done_at"]["S"]) < float(slow["done_at"]["S"])
+    assert quick["pid"]["S"] != slow["pid"]["S"]
+
+
 def test_reported_failure_is_redelivered_then_dead_lettered(cloud):
     sqs = cloud.client("sqs")
     queue_url = sqs.get_queue_url(QueueName=cloud.physical_id("EchoQueue").rsplit("/", 1)[1])["QueueUrl"]

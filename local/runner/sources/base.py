@@ -1,4 +1,4 @@
-"""A polling loop in a daemon thread, shared by the SQS and Kinesis pollers."""
+"""A polling loop in daemon threads, shared by the SQS and Kinesis pollers."""
 
 from __future__ import annotations
 
@@ -10,29 +10,37 @@ log = logging.getLogger("pitwall.local")
 
 
 class Poller:
-    """Calls `poll_once()` until stopped; sleeps `idle_s` when a poll found nothing."""
+    """Calls `poll_once()` until stopped, from `threads` threads at once (concurrent batches);
+    each sleeps `idle_s` when its poll found nothing. `count()` keeps counters exact across them."""
 
     idle_s = 0.1
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, threads: int = 1) -> None:
         self.name = name
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._threads = [threading.Thread(target=self._loop, name=f"{name}#{i}", daemon=True) for i in range(threads)]
+        self._counter_lock = threading.Lock()
         self.errors = 0
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def count(self, attribute: str, amount: int) -> None:
+        with self._counter_lock:
+            setattr(self, attribute, getattr(self, attribute) + amount)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
                 busy = self.poll_once()
             except Exception:  # noqa: BLE001 - a poller must outlive a bad poll, as Lambda's does
-                self.errors += 1
+                self.count("errors", 1)
                 log.exception("poller %s failed; retrying", self.name)
                 busy = False
             if not busy:

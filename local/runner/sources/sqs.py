@@ -4,6 +4,8 @@ As in AWS: a batch is received with the queue's visibility timeout; on success e
 deleted except those named in `batchItemFailures` (when the mapping has ReportBatchItemFailures);
 on a function error none is deleted. Undeleted messages come back when their visibility timeout
 ends, and SQS itself (moto) moves them to the dead-letter queue after `maxReceiveCount`.
+Like Lambda, several batches of one queue run at once: one polling thread per sandbox of the
+function (`LocalCloud` sizes the pool from the mapping's `ScalingConfig.MaximumConcurrency`).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ class SqsPoller(Poller):
     """Feeds one queue to one function, as an `AWS::Lambda::EventSourceMapping` of kind SQS."""
 
     def __init__(self, runner: Runner, logical_id: str, mapping: dict[str, Any], sqs: Any, region: str) -> None:
-        super().__init__(f"sqs:{logical_id}")
+        super().__init__(f"sqs:{logical_id}", threads=runner.specs[logical_id].concurrency)
         self.runner = runner
         self.logical_id = logical_id
         self.sqs = sqs
@@ -73,7 +75,7 @@ class SqsPoller(Poller):
         try:
             result = self.runner.invoke(self.logical_id, event)
         except InvocationError as error:
-            self.failed += len(messages)
+            self.count("failed", len(messages))
             log.warning("%s: function error %s; %d message(s) return after the visibility timeout",
                         self.name, error.payload.get("errorType"), len(messages))
             return True
@@ -83,8 +85,8 @@ class SqsPoller(Poller):
             chunk = done[start:start + 10]
             self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)])
-        self.delivered += len(done)
-        self.failed += len(failed_ids)
+        self.count("delivered", len(done))
+        self.count("failed", len(failed_ids))
         return True
 
     def _failed_ids(self, result: Any, messages: list[dict[str, Any]]) -> set[str]:
