@@ -41,6 +41,13 @@ def apply() -> None:
     # iteration"); one lock per process serialises the two on every shard.
     from moto.kinesis.models import Shard
 
+    # AWS: reading from an iterator costs the records read, not the records the shard holds. moto
+    # scans the shard from its first record on every GetRecords and lists every key on every
+    # PutRecord, so a local cloud left running slows down as its streams fill. A shard's sequence
+    # numbers are consecutive (moto numbers each record last + 1): read on from the position.
+    Shard.get_max_sequence_number = lambda self: next(reversed(self.records), 0)  # type: ignore[method-assign]
+    Shard.get_min_sequence_number = lambda self: next(iter(self.records), 0)  # type: ignore[method-assign]
+    Shard.get_records = _read_on(Shard.get_records)  # type: ignore[method-assign]
     for name in ("get_records", "put_record"):
         setattr(Shard, name, _serialised(getattr(Shard, name)))
 
@@ -56,6 +63,24 @@ def apply() -> None:
     dynamodb_models.DynamoDBBackend.transact_write_items = _undo_named_items(  # type: ignore[method-assign]
         dynamodb_models.DynamoDBBackend.transact_write_items)
     _applied = True
+
+
+def _read_on(scan: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(scan)
+    def get_records(shard: Any, last_sequence_id: str, limit: int | None) -> tuple[list[Any], int, int]:
+        position, records = int(last_sequence_id), shard.records
+        if not records or position >= next(reversed(records)):
+            return [], position, 0
+        if position + 1 not in records:
+            return scan(shard, last_sequence_id, limit)  # a position moto did not number: its own scan
+        found: list[Any] = []
+        while position + 1 in records and (limit is None or len(found) < limit):
+            position += 1
+            found.append(records[position])
+        newest = records[next(reversed(records))]
+        return found, position, int((newest.created_at - found[-1].created_at) * 1000)
+
+    return get_records
 
 
 def _deepcopy_except_tables(value: Any, memo: dict[int, Any] | None = None) -> Any:

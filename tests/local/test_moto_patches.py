@@ -81,3 +81,33 @@ def test_a_refused_request_changes_nothing(dynamodb):
         dynamodb.transact_write_items(TransactItems=[add("counter", 1), add("counter", 2)])
     assert raised.value.response["Error"]["Code"] == "ValidationException"
     assert count(dynamodb, "counter") is None
+
+
+def test_kinesis_reads_on_from_the_position_with_the_same_answers_as_a_scan():
+    from moto.kinesis.models import Shard, kinesis_backends
+
+    moto_patches.apply()
+    with mock_aws():
+        kinesis = boto3.client("kinesis", region_name=REGION)
+        kinesis.create_stream(StreamName="s", ShardCount=1)
+        for start in range(0, 60, 20):
+            kinesis.put_records(StreamName="s", Records=[{"Data": f"r{i}".encode(), "PartitionKey": "p"}
+                                                         for i in range(start, start + 20)])
+        shard = next(iter(kinesis_backends["123456789012"][REGION].streams["s"].shards.values()))
+        assert (shard.get_min_sequence_number(), shard.get_max_sequence_number()) == (1, 60)
+        read_on = Shard.get_records.__wrapped__  # under the lock of the other patch
+        scan = read_on.__wrapped__  # moto's own
+        for position in (0, 1, 25, 59, 60, 75):
+            for limit in (None, 1, 10, 100):
+                assert read_on(shard, str(position), limit) == scan(shard, str(position), limit), (position, limit)
+        # Through the API: every record once, in order, and nothing more at the end.
+        iterator = kinesis.get_shard_iterator(StreamName="s", ShardId=shard.shard_id,
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        seen = []
+        while True:
+            page = kinesis.get_records(ShardIterator=iterator, Limit=7)
+            if not page["Records"]:
+                break
+            seen += [record["Data"].decode() for record in page["Records"]]
+            iterator = page["NextShardIterator"]
+        assert seen == [f"r{i}" for i in range(60)]
