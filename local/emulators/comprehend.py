@@ -206,4 +206,8 @@ def make_app(*, latency_ms: float = 0.0, rps_quota: float | None = None, error_r
              seed: int | None = None, use_model: bool = True) -> ComprehendEmulator:
     """Build the Comprehend emulator WSGI app with the given faults."""
     faults = Faults(latency_ms, rps_quota, error_rate, error_code, slow_rate, slow_ms, seed)
-    return ComprehendEmulator(faults, PiiDetector(use_model=use_model))
+    detector = PiiDetector(use_model=use_model)
+    # Loaded while the local cloud starts (the emulator is ready only then), so no caller's first
+    # request waits seconds for the model and runs into its read timeout.
+    detector.load()
+    return ComprehendEmulator(faults, detector)

@@ -76,6 +76,11 @@ class PiiDetector:
         self.cache_size = cache_size
         self._cache: OrderedDict[str, tuple[Finding, ...]] = OrderedDict()
 
+    def load(self) -> None:
+        """Load the NER model now (about 3 s) instead of inside the first request."""
+        if self.use_model:
+            model_findings(["warm-up"])
+
     def clear_cache(self) -> None:
         self._cache.clear()
 

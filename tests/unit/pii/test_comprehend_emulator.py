@@ -102,3 +102,13 @@ def test_paragraphs_are_independent():
     alone = detector.detect("123456")
     assert alone == [] and [e.type for e in detector.detect("my pin 123456")] == ["PIN"]
     assert detector.detect("my pin\n\n123456") == []
+
+
+def test_the_model_is_loaded_when_the_app_is_built_not_on_the_first_request():
+    from local.emulators.pii_detect import ner
+
+    ner._model.cache_clear()
+    make_app()
+    assert ner._model.cache_info().currsize == 1
+    make_app(use_model=False)  # the pattern-only detector loads nothing
+    assert ner._model.cache_info().misses == 1
