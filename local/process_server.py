@@ -18,9 +18,9 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import multiprocessing
+import pkgutil
 import threading
 import traceback
 from dataclasses import dataclass, field
@@ -42,11 +42,6 @@ class OwnProcess:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-def _build(spec: OwnProcess) -> Any:
-    module_name, _, attribute = spec.factory.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)(**spec.settings)
-
-
 def _serve(spec: OwnProcess, host: str, port: int, connection: Connection) -> None:
     """Child process: bind, report the port, build the app, report ready, serve until the pipe closes."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request, as in the parent
@@ -63,7 +58,7 @@ def _serve(spec: OwnProcess, host: str, port: int, connection: Connection) -> No
     connection.send(("port", server.server_port))
     threading.Thread(target=server.serve_forever, name="serve", daemon=True).start()
     try:
-        holder["app"] = _build(spec)
+        holder["app"] = pkgutil.resolve_name(spec.factory)(**spec.settings)
         connection.send(("ready", None))
     except Exception:  # noqa: BLE001 - reported to the parent and to every request
         holder["error"] = f"{spec.factory} failed to build:\n{traceback.format_exc()}"

@@ -6,6 +6,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 
 from local import moto_patches
@@ -65,13 +66,13 @@ def test_a_cancelled_transaction_leaves_every_named_item_as_it_was(dynamodb):
 
 
 def test_a_cancelled_transaction_does_not_swap_the_table_or_undo_other_writes(dynamodb):
-    table = dynamodb_backends["123456789012"][REGION].tables[TABLE]
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables[TABLE]
     dynamodb.put_item(TableName=TABLE, Item={**key("other"), "n": {"N": "3"}})
     dynamodb.transact_write_items(TransactItems=[put_new("marker")])
     with pytest.raises(ClientError):
         dynamodb.transact_write_items(TransactItems=[add("counter", 1), put_new("marker")])
     # moto alone would have put back a deep copy of the whole table taken before the transaction.
-    assert dynamodb_backends["123456789012"][REGION].tables[TABLE] is table
+    assert dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables[TABLE] is table
     assert count(dynamodb, "other") == 3
     assert count(dynamodb, "counter") is None
 
@@ -93,7 +94,7 @@ def test_kinesis_reads_on_from_the_position_with_the_same_answers_as_a_scan():
         for start in range(0, 60, 20):
             kinesis.put_records(StreamName="s", Records=[{"Data": f"r{i}".encode(), "PartitionKey": "p"}
                                                          for i in range(start, start + 20)])
-        shard = next(iter(kinesis_backends["123456789012"][REGION].streams["s"].shards.values()))
+        shard = next(iter(kinesis_backends[DEFAULT_ACCOUNT_ID][REGION].streams["s"].shards.values()))
         assert (shard.get_min_sequence_number(), shard.get_max_sequence_number()) == (1, 60)
         read_on = Shard.get_records.__wrapped__  # under the lock of the other patch
         scan = read_on.__wrapped__  # moto's own
