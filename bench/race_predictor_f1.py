@@ -89,8 +89,8 @@ def bench_inference() -> dict[str, float]:
     import numpy as np
     import xgboost as xgb
 
-    from race_predictor.f1.features import FEATURE_NAMES
-    from race_predictor.f1.predictor import OnnxPitBattlePredictor
+    from race_predictor.logic.f1.features import FEATURE_NAMES
+    from race_predictor.logic.f1.predictor import OnnxPitBattlePredictor
 
     artifacts = ROOT / "ml" / "f1" / "artifacts"
     classifier, regressor = xgb.XGBClassifier(), xgb.XGBRegressor()
@@ -169,7 +169,7 @@ def bench_size() -> dict[str, float]:
     sizes = {name: _dist_bytes(name) for name in dists}
     code = sum(p.stat().st_size for p in (ROOT / "services" / "race_predictor" / "race_predictor").rglob("*")
                if p.is_file() and "__pycache__" not in p.parts)
-    models = sum(p.stat().st_size for p in (ROOT / "services" / "race_predictor" / "race_predictor" / "models").iterdir())
+    models = sum(p.stat().st_size for p in (ROOT / "services" / "race_predictor" / "race_predictor" / "artifacts").iterdir())
     total = sum(sizes.values()) + code
     mb = 1024 * 1024
     return {"package_unzipped_mb": total / mb, "lambda_limit_mb": 250.0, "share_of_limit": total / (250 * mb),

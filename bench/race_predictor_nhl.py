@@ -45,13 +45,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def bench_consumer(batch: int, periods: int) -> None:
+    from ml.nhl.simulator import simulate_game
     from pitwall_shared.events import EventPublisher
-    from race_predictor.common.adapters.dynamodb import DynamoPublishLedger, DynamoStateStore
-    from race_predictor.nhl.adapters.player_stats import DynamoPlayerStats
-    from race_predictor.nhl.predictor import FaceoffModel
-    from race_predictor.nhl.service import NhlService, state_key
-    from race_predictor.nhl.simulator import simulate_game
-    from race_predictor.nhl.stream import process_tracking_event
+    from race_predictor.adapters.dynamodb import DynamoPublishLedger, DynamoStateStore
+    from race_predictor.adapters.player_stats import DynamoPlayerStats
+    from race_predictor.handlers import process_tracking_event
+    from race_predictor.logic.nhl.predictor import FaceoffModel
+    from race_predictor.logic.nhl.service import NhlService, state_key
 
     dynamodb = boto3.client("dynamodb")
     dynamodb.create_table(TableName="state", BillingMode="PAY_PER_REQUEST",
@@ -102,7 +102,7 @@ def bench_inference() -> None:
     import lightgbm as lgb
     import onnxruntime as ort
 
-    from race_predictor.nhl.predictor import MANIFEST
+    from race_predictor.logic.nhl.predictor import MANIFEST
 
     booster = lgb.Booster(model_file=str(ROOT / "ml" / "nhl" / "nhl_faceoff_lgbm.txt"))
     options = ort.SessionOptions()

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "shared"), str(ROOT / "services" / "race_predictor")]
 
 from local.cloud import LocalCloud  # noqa: E402
+from ml.nhl.simulator import simulate_game  # noqa: E402
 from ml.pii_eval.stream import record_bytes, records  # noqa: E402
-from race_predictor.nhl.simulator import simulate_game  # noqa: E402
 
 # A worker may grow by this much over the run (allocator arenas, caches that fill once); a leak of
 # even a few hundred bytes per record would pass it within the run's hundreds of thousands of records.

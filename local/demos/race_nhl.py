@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from race_predictor.nhl.simulator import default_lineup, simulate_game
+from ml.nhl.simulator import default_lineup, simulate_game
 
 PUT_RECORDS_LIMIT = 500  # Kinesis PutRecords quota per call
 # Real NHL ids (2023-24 Bruins at home, Maple Leafs away; centres first, as the simulator expects),
@@ -74,7 +74,7 @@ def _load_stats(cloud: Any, data: Path | None) -> int:
     if data is None or not (data / "nhl").is_dir():
         return 0
     from ml.nhl.load_player_stats import player_records
-    from race_predictor.nhl.adapters.player_stats import DynamoPlayerStats
+    from race_predictor.adapters.player_stats import DynamoPlayerStats
 
     wanted = {str(pid) for pid in HOME_IDS + AWAY_IDS}
     records = [r for r in player_records(data / "nhl") if r.player_id in wanted]

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from race_predictor.f1.battles import BattleRules, derive_battles, prediction_laps
-from race_predictor.f1.features import FEATURE_NAMES, battle_features
-from race_predictor.f1.messages import parse_message
-from race_predictor.f1.state import RaceState, apply_messages
+from race_predictor.logic.f1.battles import BattleRules, derive_battles, prediction_laps
+from race_predictor.logic.f1.features import FEATURE_NAMES, battle_features
+from race_predictor.logic.f1.state import RaceState, apply_messages
+from race_predictor.models.f1 import parse_message
 
 
 @dataclass

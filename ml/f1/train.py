@@ -24,10 +24,10 @@ sys.path[:0] = [str(REPO / "services" / "race_predictor"), str(REPO / "shared")]
 
 from ml.f1 import race_data  # noqa: E402
 from ml.f1.dataset import Examples, pit_loss_table, race_examples, race_state  # noqa: E402
-from race_predictor.f1.battles import BattleRules  # noqa: E402
-from race_predictor.f1.features import FEATURE_NAMES  # noqa: E402
+from race_predictor.logic.f1.battles import BattleRules  # noqa: E402
+from race_predictor.logic.f1.features import FEATURE_NAMES  # noqa: E402
 
-MODELS_DIR = REPO / "services" / "race_predictor" / "race_predictor" / "models"
+MODELS_DIR = REPO / "services" / "race_predictor" / "race_predictor" / "artifacts"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TRAIN_SEASONS = range(2019, 2023)
 HOLDOUT = 2023

@@ -1,7 +1,7 @@
 """Face-off training examples from the shared NHL play-by-play, with features known before each drop.
 
 Owns reading the three face-off files, mapping names of the long 2007-2018 file to NHL ids, and
-replaying every face-off in order through `race_predictor.nhl.features` (the same code the function
+replaying every face-off in order through `race_predictor.logic.nhl.features` (the same code the function
 runs), so that each example only sees face-offs that came before it.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ml.nhl import _paths  # noqa: F401  (puts services/race_predictor on sys.path)
-from race_predictor.nhl.features import (
+from race_predictor.logic.nhl.features import (
     FEATURE_NAMES,
     FaceoffSituation,
     PlayerFaceoffRecord,

@@ -3,7 +3,7 @@
 For every power-play clip whose game has play-by-play, the play-by-play face-offs inside the clip's
 clock window are the truth (dot, winner, loser -> jerseys through the roster). The tracking (30 fps,
 corner origin x 0-200, y 0-85) is moved to centre-ice origin, thinned to 10 Hz and fed through
-`race_predictor.nhl.detection` (its position handling, nearest-taker choice and set rule). There are
+`race_predictor.logic.nhl.detection` (its position handling, nearest-taker choice and set rule). There are
 no whistles in this data, so every moment is treated as a possible stoppage and each maximal run
 of "set" samples is one detected face-off.
 
@@ -29,9 +29,9 @@ from pathlib import Path
 import pandas as pd
 
 from ml.nhl import _paths  # noqa: F401
-from race_predictor.nhl import detection
-from race_predictor.nhl.detection import DOTS, GameState, Rostered, nearest_takers
-from race_predictor.nhl.records import PositionRecord
+from race_predictor.logic.nhl import detection
+from race_predictor.logic.nhl.detection import DOTS, GameState, Rostered, nearest_takers
+from race_predictor.models.nhl import PositionRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 PXP_TEAM = {"United States": "USA", "Olympic Athletes from Russia": "ROC"}

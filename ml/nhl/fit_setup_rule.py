@@ -16,9 +16,9 @@ import numpy as np
 from sklearn.tree import DecisionTreeClassifier, export_text
 
 from ml.nhl import _paths  # noqa: F401
-from race_predictor.nhl.detection import GameState, StepOutput, apply_record, nearest_takers
-from race_predictor.nhl.records import PositionRecord, parse_record
-from race_predictor.nhl.simulator import simulate_game
+from ml.nhl.simulator import simulate_game
+from race_predictor.logic.nhl.detection import GameState, StepOutput, apply_record, nearest_takers
+from race_predictor.models.nhl import PositionRecord, parse_record
 
 
 def labelled_examples(games: int, seed: int = 100) -> tuple[np.ndarray, np.ndarray]:

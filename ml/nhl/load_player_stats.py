@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ml.nhl import _paths  # noqa: F401
 from ml.nhl.dataset import replay
-from race_predictor.nhl.features import PlayerFaceoffRecord
+from race_predictor.logic.nhl.features import PlayerFaceoffRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "nhl")
     parser.add_argument("--table", required=True)
     args = parser.parse_args()
-    from race_predictor.nhl.adapters.player_stats import DynamoPlayerStats
+    from race_predictor.adapters.player_stats import DynamoPlayerStats
 
     written = DynamoPlayerStats(args.table).load_all(player_records(args.data))
     print(f"loaded {written} player records into {args.table}")

@@ -24,10 +24,10 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 from ml.nhl import _paths  # noqa: F401
 from ml.nhl.dataset import examples_frame, replay
-from race_predictor.nhl.features import FEATURE_NAMES
+from race_predictor.logic.nhl.features import FEATURE_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL_DIR = ROOT / "services" / "race_predictor" / "race_predictor" / "models"
+MODEL_DIR = ROOT / "services" / "race_predictor" / "race_predictor" / "artifacts"
 MODEL_PATH = MODEL_DIR / "nhl_faceoff.onnx"
 META_PATH = MODEL_DIR / "nhl_faceoff.json"
 METRICS_PATH = Path(__file__).resolve().parent / "metrics.json"

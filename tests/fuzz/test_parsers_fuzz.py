@@ -32,8 +32,8 @@ from human_review.models import A2IOutput, HumanLoopStatusChange, TaskType  # no
 from local.emulators.firehose import check_response  # noqa: E402
 from pii_redaction.fields import parse_field_paths  # noqa: E402
 from pii_redaction.screening import InputRecord, ScreeningOptions, screen  # noqa: E402
-from race_predictor.f1.messages import MessageValidationError, parse_batch  # noqa: E402
-from race_predictor.nhl.records import MalformedRecord, parse_record  # noqa: E402
+from race_predictor.models.f1 import MessageValidationError, parse_batch  # noqa: E402
+from race_predictor.models.nhl import MalformedRecord, parse_record  # noqa: E402
 from tests.unit.pii.helpers import InProcessComprehend  # noqa: E402
 
 SECRET = "SECRET-548-95-6370"  # a planted value (SSN-shaped) that no error may repeat

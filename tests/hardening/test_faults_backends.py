@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from race_predictor.nhl.simulator import simulate_game
+from ml.nhl.simulator import simulate_game
 from tests.hardening.faults import (
     BusTap,
     FaultPlan,

@@ -17,7 +17,7 @@ import pytest
 from moto.dynamodb import responses as dynamodb_responses
 from moto.events import models as events_models
 
-from race_predictor.nhl.simulator import simulate_game
+from ml.nhl.simulator import simulate_game
 from tests.hardening.faults import BusTap, SandboxKiller, emulator_app, queue_depth, slowed
 from tests.polling import wait_for
 

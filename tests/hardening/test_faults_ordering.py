@@ -23,12 +23,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from race_predictor.common.ports import InMemoryLedger, InMemoryStateStore
-from race_predictor.nhl.predictor import FaceoffModel
-from race_predictor.nhl.service import NhlService, state_key
-from race_predictor.nhl.simulator import simulate_game
-from race_predictor.nhl.stats import InMemoryPlayerStats
-from race_predictor.nhl.stream import process_tracking_event
+from ml.nhl.simulator import simulate_game
+from race_predictor.handlers import process_tracking_event
+from race_predictor.logic.nhl.predictor import FaceoffModel
+from race_predictor.logic.nhl.service import NhlService, state_key
+from race_predictor.logic.nhl.stats import InMemoryPlayerStats
+from race_predictor.logic.ports import InMemoryLedger, InMemoryStateStore
 from tests.hardening.faults import BusTap
 from tests.hardening.test_faults_backends import get, post
 from tests.unit.race_predictor_nhl.test_service_batches import RecordingPublisher, kinesis_event

@@ -42,9 +42,9 @@ def cloud(monkeypatch):
         events.put_rule(Name="all-predictions", EventBusName=BUS,
                         EventPattern=json.dumps({"source": ["pitwall.race_predictor"]}))
         events.put_targets(Rule="all-predictions", EventBusName=BUS, Targets=[{"Id": "q", "Arn": arn}])
-        from race_predictor import api
+        from race_predictor import api, factory
 
-        api.f1_service.cache_clear()
+        factory.f1_service.cache_clear()
 
         def captured() -> list[dict]:
             found = []
@@ -58,7 +58,7 @@ def cloud(monkeypatch):
 
         with Client(api.app) as http:
             yield http, captured, ddb
-        api.f1_service.cache_clear()
+        factory.f1_service.cache_clear()
         client.cache_clear()
 
 
@@ -133,10 +133,10 @@ def test_concurrent_requests_for_one_race_against_dynamodb(cloud):
     race = undercut_race()
     messages = race.messages
     post(http, "r4", {"messages": messages[:1]})
-    from race_predictor import api
-    from race_predictor.f1.messages import parse_batch
+    from race_predictor import factory
+    from race_predictor.models.f1 import parse_batch
 
-    service = api.f1_service()
+    service = factory.f1_service()
     chunks = [messages[1 + i::4] for i in range(4)]
     errors = []
 

@@ -46,13 +46,13 @@ def aws(monkeypatch):
                         EventPattern=json.dumps({"detail-type": ["FaceoffPredicted"]}))
         events.put_targets(Rule="faceoffs", EventBusName="pitwall-bus", Targets=[{"Id": "q", "Arn": arn}])
         from pitwall_shared import aws as shared_aws
-        from race_predictor.nhl import stream
+        from race_predictor import factory
 
-        for cached in (getattr(shared_aws.client, "cache_clear", None), stream.nhl_service.cache_clear):
+        for cached in (getattr(shared_aws.client, "cache_clear", None), factory.nhl_service.cache_clear):
             if cached:
                 cached()
         yield sqs, queue
-        stream.nhl_service.cache_clear()
+        factory.nhl_service.cache_clear()
 
 
 def drain(sqs, queue) -> list[dict]:
@@ -72,9 +72,9 @@ class Context:
 
 
 def test_handler_publishes_every_setup_once_and_reports_malformed_records(aws):
+    from ml.nhl.simulator import simulate_game
+    from race_predictor import factory
     from race_predictor.handlers import nhl_tracking_handler
-    from race_predictor.nhl import stream
-    from race_predictor.nhl.simulator import simulate_game
 
     sqs, queue = aws
     game = simulate_game("svc-1", seed=9, faceoffs_per_period=3, periods=1, waive_out_rate=0.5)
@@ -87,7 +87,7 @@ def test_handler_publishes_every_setup_once_and_reports_malformed_records(aws):
         response = nhl_tracking_handler(kinesis_event(chunk, first + start), Context())
         failures += response["batchItemFailures"]
         if start == 400:
-            stream.nhl_service.cache_clear()  # a new sandbox: only DynamoDB remembers
+            factory.nhl_service.cache_clear()  # a new sandbox: only DynamoDB remembers
             nhl_tracking_handler(kinesis_event(chunk, first + start), Context())
     assert failures == [{"itemIdentifier": "301"}]
     bodies = drain(sqs, queue)

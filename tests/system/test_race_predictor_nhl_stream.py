@@ -14,7 +14,7 @@ import pytest
 
 from local.cloud import LocalCloud
 from local.demos.race_nhl import _drain, _listen
-from race_predictor.nhl.simulator import simulate_game
+from ml.nhl.simulator import simulate_game
 from tests.contracts import assert_valid_event
 
 pytestmark = pytest.mark.system

@@ -1,5 +1,6 @@
 """race_predictor: keeps live race / game state in DynamoDB and predicts from it in the same call.
 
-`f1/` owns the F1 pit-strategy battles (HTTP timing messages), `nhl/` the NHL face-offs; `common/`
-holds what both share (state store with optimistic locking, publish ledger, ONNX model runtime).
+`api.py` (HTTP, Chalice blueprints in `routes/`) and `handlers.py` (Kinesis) are the entry points;
+`factory.py` builds the objects from `settings.py`; `logic/` is the pure domain (`f1/`, `nhl/`,
+`common/`), `models/` what crosses the boundary, `adapters/` the only code that calls AWS.
 """

@@ -1,23 +1,29 @@
 """Lambda entry points of race_predictor other than the HTTP API (which is `api.app`, Chalice).
 
-Each handler only wires the event to a service and shapes the response.
+Each handler only wires the event to a service built by `factory` and shapes the response.
+`process_tracking_event` is the Kinesis batch glue: a malformed record fails alone, reported by
+sequence number with a message naming the field, and the service's per-game failures join the
+partial batch response, so that Lambda retries from the first failed record and never stalls the shard.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
+
 from pitwall_shared.observability import observability
+from race_predictor.factory import faceoff_model, nhl_service
+from race_predictor.logic.nhl.service import BatchReport, NhlService, TrackingRecord
+from race_predictor.models.nhl import MalformedRecord, parse_record
 
 logger, metrics, tracer = observability("race_predictor")
-
-
-# --- NHL: player-tracking stream (Kinesis) ------------------------------------------------------
-from race_predictor.nhl.stream import faceoff_model, nhl_service, process_tracking_event  # noqa: E402
 
 faceoff_model()  # loaded in the init phase, not on the first batch
 
 
+# --- NHL: player-tracking stream (Kinesis) ------------------------------------------------------
 @logger.inject_lambda_context
 @metrics.log_metrics
 def nhl_tracking_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -31,4 +37,27 @@ def nhl_tracking_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                                          "duplicates": report.duplicates,
                                          "failed": len(response["batchItemFailures"])})
     return response
-# --- end NHL --------------------------------------------------------------------------------------
+
+
+def process_tracking_event(event: dict[str, Any], service: NhlService, logger: Any = None
+                           ) -> tuple[dict[str, Any], BatchReport]:
+    """Process a Kinesis event; return the partial batch response and what the batch did."""
+    parsed: list[tuple[str, TrackingRecord]] = []
+
+    def decode(record: KinesisStreamRecord) -> None:
+        sequence = record.kinesis.sequence_number
+        try:
+            parsed.append((sequence, parse_record(record.kinesis.data_as_bytes())))
+        except MalformedRecord as error:
+            if logger is not None:
+                logger.warning("malformed tracking record", extra={"sequence_number": sequence,
+                                                                   "problem": str(error)})
+            raise
+
+    processor = BatchProcessor(event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
+    with processor(records=event.get("Records", []), handler=decode):
+        processor.process()
+    failures = list(processor.response()["batchItemFailures"])
+    report = service.process_batch(parsed) if parsed else BatchReport()
+    failures += [{"itemIdentifier": sequence} for sequence in report.failed_sequences]
+    return {"batchItemFailures": failures}, report

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from race_predictor.f1.battles import BattleRules, derive_battles, prediction_laps
-from race_predictor.f1.messages import parse_message
-from race_predictor.f1.state import RaceState, apply_messages
+from race_predictor.logic.f1.battles import BattleRules, derive_battles, prediction_laps
+from race_predictor.logic.f1.state import RaceState, apply_messages
+from race_predictor.models.f1 import parse_message
 from tests.unit.race_predictor_f1.f1_builders import RaceScript, undercut_race
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from race_predictor.f1.messages import MessageBatch, MessageValidationError, parse_batch, validate_race_id
+from race_predictor.models.f1 import MessageBatch, MessageValidationError, parse_batch, validate_race_id
 from tests.unit.race_predictor_f1.f1_builders import undercut_race
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "events" / "schemas" / "TimingMessages.v1.json"

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from ml.f1.dataset import race_examples, race_state
-from race_predictor.f1.features import FEATURE_NAMES
-from race_predictor.f1.predictor import MANIFEST, OnnxPitBattlePredictor
+from race_predictor.logic.f1.features import FEATURE_NAMES
+from race_predictor.logic.f1.predictor import MANIFEST, OnnxPitBattlePredictor
 from tests.unit.race_predictor_f1.f1_builders import undercut_race
 
 xgb = pytest.importorskip("xgboost", reason="xgboost is a development dependency (requirements/dev.in)")

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from race_predictor.common.ports import InMemoryLedger, InMemoryStateStore, VersionConflict
-from race_predictor.f1.messages import parse_batch
-from race_predictor.f1.predictor import OnnxPitBattlePredictor, confidence
-from race_predictor.f1.service import F1Service, state_key
+from race_predictor.logic.f1.predictor import OnnxPitBattlePredictor, confidence
+from race_predictor.logic.f1.service import F1Service, state_key
+from race_predictor.logic.ports import InMemoryLedger, InMemoryStateStore, VersionConflict
+from race_predictor.models.f1 import parse_batch
 from tests.contracts import assert_valid_event
 from tests.unit.race_predictor_f1.f1_builders import RaceScript, undercut_race
 

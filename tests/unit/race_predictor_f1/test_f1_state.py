@@ -7,9 +7,9 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from race_predictor.f1.battles import derive_battles
-from race_predictor.f1.messages import parse_message
-from race_predictor.f1.state import RaceState, apply_messages
+from race_predictor.logic.f1.battles import derive_battles
+from race_predictor.logic.f1.state import RaceState, apply_messages
+from race_predictor.models.f1 import parse_message
 from tests.unit.race_predictor_f1.f1_builders import undercut_race
 
 MESSAGES = [parse_message(m) for m in undercut_race().messages]

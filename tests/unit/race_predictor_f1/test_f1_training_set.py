@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ml.f1.dataset import pit_loss_table, race_examples, race_state, stop_losses
-from race_predictor.f1.features import FEATURE_NAMES
+from race_predictor.logic.f1.features import FEATURE_NAMES
 from tests.unit.race_predictor_f1.f1_builders import undercut_race
 
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "f1"
@@ -57,8 +57,8 @@ def test_pit_loss_of_the_hand_built_race():
 @pytest.mark.skipif(not (DATA / "ergast").exists(), reason=f"shared F1 data not found at {DATA}")
 def test_real_race_becomes_valid_messages_and_battles():
     from ml.f1 import race_data
-    from race_predictor.f1.battles import derive_battles
-    from race_predictor.f1.messages import parse_batch
+    from race_predictor.logic.f1.battles import derive_battles
+    from race_predictor.models.f1 import parse_batch
 
     data = race_data.load(DATA)
     messages = race_data.race_messages(data, 2023, 1)

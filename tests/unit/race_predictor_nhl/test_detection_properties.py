@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from race_predictor.nhl.detection import DOTS, GameState, StepOutput, apply_record
-from race_predictor.nhl.records import parse_record
+from race_predictor.logic.nhl.detection import DOTS, GameState, StepOutput, apply_record
+from race_predictor.models.nhl import parse_record
 
 PLAYERS = {11: "home", 12: "home", 21: "away", 22: "away"}
 LINEUP = {"type": "lineup", "game_id": "p", "season": 20232024, "home_team": "HOM", "away_team": "AWY",

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from local.demos.race_nhl import player_names
-from race_predictor.common.ports import InMemoryLedger, InMemoryStateStore
-from race_predictor.nhl.detection import GameState, StepOutput, apply_record
-from race_predictor.nhl.records import LineupRecord, MalformedRecord, parse_record
-from race_predictor.nhl.simulator import default_lineup, simulate_game
-from race_predictor.nhl.stats import InMemoryPlayerStats
-from race_predictor.nhl.stream import process_tracking_event
+from ml.nhl.simulator import default_lineup, simulate_game
+from race_predictor.handlers import process_tracking_event
+from race_predictor.logic.nhl.detection import GameState, StepOutput, apply_record
+from race_predictor.logic.nhl.stats import InMemoryPlayerStats
+from race_predictor.logic.ports import InMemoryLedger, InMemoryStateStore
+from race_predictor.models.nhl import LineupRecord, MalformedRecord, parse_record
 from tests.contracts import assert_valid_event, validator
 from tests.unit.race_predictor_nhl.test_service_batches import (
     RecordingPublisher,

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from race_predictor.nhl import detection
-from race_predictor.nhl.detection import GameState, StepOutput, apply_record, is_set
-from race_predictor.nhl.records import MalformedRecord, parse_record
+from race_predictor.logic.nhl import detection
+from race_predictor.logic.nhl.detection import GameState, StepOutput, apply_record, is_set
+from race_predictor.models.nhl import MalformedRecord, parse_record
 
 G = "g1"
 HOME_C, HOME_W, AWAY_C, AWAY_W, HOME_G = 11, 12, 21, 22, 19

@@ -6,12 +6,12 @@ import base64
 import contextlib
 import json
 
-from race_predictor.common.ports import InMemoryLedger, InMemoryStateStore
-from race_predictor.nhl.predictor import FaceoffModel
-from race_predictor.nhl.service import NhlService
-from race_predictor.nhl.simulator import simulate_game
-from race_predictor.nhl.stats import InMemoryPlayerStats
-from race_predictor.nhl.stream import process_tracking_event
+from ml.nhl.simulator import simulate_game
+from race_predictor.handlers import process_tracking_event
+from race_predictor.logic.nhl.predictor import FaceoffModel
+from race_predictor.logic.nhl.service import NhlService
+from race_predictor.logic.nhl.stats import InMemoryPlayerStats
+from race_predictor.logic.ports import InMemoryLedger, InMemoryStateStore
 from tests.contracts import assert_valid_event
 
 

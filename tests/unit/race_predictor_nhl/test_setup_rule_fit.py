@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from race_predictor.nhl import detection
+from race_predictor.logic.nhl import detection
 
 
 def test_constants_in_the_code_fit_fresh_labelled_examples_as_well_as_a_refitted_tree():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from race_predictor.nhl.detection import GameState, StepOutput, apply_record
-from race_predictor.nhl.records import parse_record
-from race_predictor.nhl.simulator import simulate_game
+from ml.nhl.simulator import simulate_game
+from race_predictor.logic.nhl.detection import GameState, StepOutput, apply_record
+from race_predictor.models.nhl import parse_record
 
 
 @pytest.mark.parametrize("seed,noise", [(1, 0.1), (2, 0.25), (3, 0.4), (4, 0.25)])

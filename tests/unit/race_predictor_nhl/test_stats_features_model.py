@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from race_predictor.nhl.features import (
+from race_predictor.logic.nhl.features import (
     FEATURE_NAMES,
     RECENT_WINDOW,
     FaceoffSituation,
@@ -15,8 +15,8 @@ from race_predictor.nhl.features import (
     faceoff_features,
     shrunk_rate,
 )
-from race_predictor.nhl.predictor import FaceoffModel
-from race_predictor.nhl.stats import InMemoryPlayerStats, VersionClash, apply_result, records_of
+from race_predictor.logic.nhl.predictor import FaceoffModel
+from race_predictor.logic.nhl.stats import InMemoryPlayerStats, VersionClash, apply_result, records_of
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -12,9 +12,9 @@ import math
 import statistics
 from collections.abc import Mapping
 
-from race_predictor.f1.battles import Battle
-from race_predictor.f1.messages import STATUS_SEVERITY
-from race_predictor.f1.state import RaceState, compound_index
+from race_predictor.logic.f1.battles import Battle
+from race_predictor.logic.f1.state import RaceState, compound_index
+from race_predictor.models.f1 import STATUS_SEVERITY
 
 NAN = float("nan")
 

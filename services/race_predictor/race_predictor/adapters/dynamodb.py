@@ -13,7 +13,7 @@ import zlib
 from typing import Any
 
 from pitwall_shared.aws import DynamoTableAdapter
-from race_predictor.common.ports import STALE_CLAIM_S, ClaimResult, Stored, VersionConflict
+from race_predictor.logic.ports import STALE_CLAIM_S, ClaimResult, Stored, VersionConflict
 
 STATE_SK = "STATE"
 LEDGER_PREFIX = "PUB#"

@@ -13,13 +13,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from race_predictor.common.ports import PublishLedger, StateStore, VersionConflict
-from race_predictor.common.updates import OutboxEntry, publish_outbox
-from race_predictor.nhl.detection import DOTS, FaceoffSetup, GameState, StepOutput, apply_record
-from race_predictor.nhl.features import confidence, faceoff_features
-from race_predictor.nhl.records import GameRecord, LineupRecord, PositionRecord
-from race_predictor.nhl.requests import PredictRequest, ResultRequest
-from race_predictor.nhl.stats import PlayerStatsStore, apply_result, records_of
+from race_predictor.logic.common.updates import OutboxEntry, publish_outbox
+from race_predictor.logic.nhl.detection import DOTS, FaceoffSetup, GameState, StepOutput, apply_record
+from race_predictor.logic.nhl.features import confidence, faceoff_features
+from race_predictor.logic.nhl.stats import PlayerStatsStore, apply_result, records_of
+from race_predictor.logic.ports import PublishLedger, StateStore, VersionConflict
+from race_predictor.models.nhl import GameRecord, LineupRecord, PositionRecord, PredictRequest, ResultRequest
 
 DETAIL_TYPE = "FaceoffPredicted"
 STATE_TTL_S = 7 * 24 * 3600

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from race_predictor.common.inference import MODELS_DIR, load_bundle
-from race_predictor.nhl.features import FEATURE_NAMES
+from race_predictor.logic.common.inference import MODELS_DIR, load_bundle
+from race_predictor.logic.nhl.features import FEATURE_NAMES
 
 MANIFEST = MODELS_DIR / "nhl_faceoff.json"
 CACHE_SIZE = 4096
@@ -25,7 +25,7 @@ class FaceoffModel:
     def __init__(self, manifest: Path = MANIFEST) -> None:
         bundle = load_bundle(manifest)
         if tuple(bundle.manifest["features"]) != FEATURE_NAMES:
-            raise RuntimeError(f"{manifest.name}: features differ from race_predictor.nhl.features")
+            raise RuntimeError(f"{manifest.name}: features differ from race_predictor.logic.nhl.features")
         self.version = bundle.version
         self._model = bundle.models["home_win"]
         self._cache: OrderedDict[tuple[float, ...], float] = OrderedDict()

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from pitwall_shared.aws import DynamoTableAdapter
-from race_predictor.nhl.features import PlayerFaceoffRecord
-from race_predictor.nhl.stats import StoredPlayer, VersionClash
+from race_predictor.logic.nhl.features import PlayerFaceoffRecord
+from race_predictor.logic.nhl.stats import StoredPlayer, VersionClash
 
 BATCH_GET_LIMIT = 100  # DynamoDB BatchGetItem quota
 BATCH_WRITE_LIMIT = 25  # DynamoDB BatchWriteItem quota

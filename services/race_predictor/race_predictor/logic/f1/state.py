@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from race_predictor.f1.messages import (
+from race_predictor.models.f1 import (
     COMPOUNDS,
     STATUS_SEVERITY,
     LapCompleted,

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from race_predictor.nhl.detection import DOTS, default_home_attacks_positive_x
+from race_predictor.logic.nhl.detection import DOTS, default_home_attacks_positive_x
 
 APPROACH_TIME_S = 0.45  # exponential approach to a target: slows down on arrival
 MAX_SPEED_FPS = 22.0

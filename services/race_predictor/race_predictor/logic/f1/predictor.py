@@ -1,6 +1,6 @@
 """The pit-battle model at run time: feature rows in, (swap probability, gap) out.
 
-`OnnxPitBattlePredictor` runs the shipped ONNX models (`models/f1_pit_battle.json` names them);
+`OnnxPitBattlePredictor` runs the shipped ONNX models (`artifacts/f1_pit_battle.json` names them);
 `confidence` turns a probability into the 0-1 score the review rules read.
 """
 
@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from race_predictor.common.inference import MODELS_DIR, ModelBundle, load_bundle
+from race_predictor.logic.common.inference import MODELS_DIR, ModelBundle, load_bundle
 
 MANIFEST = MODELS_DIR / "f1_pit_battle.json"
 

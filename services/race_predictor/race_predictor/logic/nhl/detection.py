@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from race_predictor.nhl.features import FaceoffSituation, Zone
-from race_predictor.nhl.records import GameRecord, LineupRecord, PositionRecord
+from race_predictor.logic.nhl.features import FaceoffSituation, Zone
+from race_predictor.models.nhl import GameRecord, LineupRecord, PositionRecord
 
 # The nine face-off dots, centre-ice origin, feet (NHL rink; shared/data/README.md geometry facts).
 DOTS: dict[str, tuple[float, float]] = {

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from race_predictor.f1.state import RaceState
+from race_predictor.logic.f1.state import RaceState
 
 BattleStatus = Literal["open", "resolved", "expired"]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pitwall_shared.events import Event
-from race_predictor.common.ports import PublishLedger, StateStore, Stored, VersionConflict
+from race_predictor.logic.ports import PublishLedger, StateStore, Stored, VersionConflict
 
 R = TypeVar("R")
 MAX_ATTEMPTS = 8

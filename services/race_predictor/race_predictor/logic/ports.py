@@ -1,6 +1,6 @@
 """The ports the predictors' logic talks through: a versioned state store and a publish ledger.
 
-The DynamoDB implementations live in `common/adapters/`; `InMemoryStateStore` and `InMemoryLedger`
+The DynamoDB implementations live in `adapters/dynamodb.py`; `InMemoryStateStore` and `InMemoryLedger`
 are the same contracts in a dict, for unit tests and for running the logic without AWS.
 """
 

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pitwall_shared.events import Event, envelope
-from race_predictor.common.ports import PublishLedger, StateStore, VersionConflict
-from race_predictor.common.updates import OutboxEntry, publish_outbox, update_with_retries
-from race_predictor.f1.battles import Battle, BattleRules, derive_battles, prediction_laps
-from race_predictor.f1.features import battle_features
-from race_predictor.f1.messages import MessageBatch
-from race_predictor.f1.predictor import PitBattlePredictor, confidence
-from race_predictor.f1.state import RaceState, apply_messages
+from race_predictor.logic.common.updates import OutboxEntry, publish_outbox, update_with_retries
+from race_predictor.logic.f1.battles import Battle, BattleRules, derive_battles, prediction_laps
+from race_predictor.logic.f1.features import battle_features
+from race_predictor.logic.f1.predictor import PitBattlePredictor, confidence
+from race_predictor.logic.f1.state import RaceState, apply_messages
+from race_predictor.logic.ports import PublishLedger, StateStore, VersionConflict
+from race_predictor.models.f1 import MessageBatch
 
 DETAIL_TYPE = "PitBattlePredicted"
 RESOLVED_DETAIL_TYPE = "PitBattleResolved"

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from race_predictor.nhl.features import PlayerFaceoffRecord
+from race_predictor.logic.nhl.features import PlayerFaceoffRecord
 
 APPLIED_MEMORY = 64  # result ids remembered per player: far more than can be in flight at once
 MAX_ATTEMPTS = 6

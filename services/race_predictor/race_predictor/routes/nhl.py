@@ -1,0 +1,70 @@
+"""NHL face-off routes (a Chalice blueprint): GET /games/{game_id}/faceoff, POST /faceoffs/predict,
+POST /faceoffs/results. Each route is one line; below them, what a route does: parse, delegate to
+the NHL service from `factory`, shape the answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from race_predictor import factory
+from race_predictor.logic.nhl.stats import VersionClash
+from race_predictor.models.nhl import (
+    PredictRequest,
+    RequestError,
+    ResultRequest,
+    parse_request,
+    validate_game_id,
+)
+from race_predictor.routes.answers import bad_request, busy, current, json_answer
+
+nhl = Blueprint(__name__)
+
+
+@nhl.route("/games/{game_id}/faceoff", methods=["GET"])
+def get_game_faceoff(game_id: str) -> Response:
+    return game_view(game_id)
+
+
+@nhl.route("/faceoffs/predict", methods=["POST"], content_types=["application/json"])
+def post_faceoff_predict() -> Response:
+    return answer(PredictRequest, lambda request: factory.nhl_service().predict(request))
+
+
+@nhl.route("/faceoffs/results", methods=["POST"], content_types=["application/json"])
+def post_faceoff_result() -> Response:
+    return answer(ResultRequest, lambda request: factory.nhl_service().record_result(request))  # type: ignore[arg-type]
+
+
+# --- what the routes do ---------------------------------------------------------------------------
+def _body(model: type[PredictRequest]) -> PredictRequest:
+    raw = current(nhl.current_request).raw_body
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        raise RequestError(["body: not valid JSON"]) from None
+    return parse_request(model, body)
+
+
+def game_view(game_id: str) -> Response:
+    try:
+        validate_game_id(game_id)
+    except RequestError as error:
+        return bad_request(error.problems)
+    view = factory.nhl_service().current_prediction(game_id)
+    return json_answer(404, {"error": "not_found", "game_id": game_id}) if view is None else json_answer(200, view)
+
+
+def answer(model: type[PredictRequest], compute: Callable[[PredictRequest], dict[str, Any]]) -> Response:
+    try:
+        request = _body(model)
+    except RequestError as error:
+        return bad_request(error.problems)
+    try:
+        return json_answer(200, compute(request))
+    except VersionClash:
+        return busy("player stats changing; retry")

@@ -1,0 +1,21 @@
+"""Environment of the race_predictor functions, parsed once at cold start (names match template.yaml).
+
+`RacePredictorSettings` is what F1 needs (and NHL shares); `NhlSettings` adds the player-stats table.
+"""
+
+from __future__ import annotations
+
+from pitwall_shared.settings import ServiceSettings
+
+
+class RacePredictorSettings(ServiceSettings):
+    """RACE_STATE_TABLE_NAME: the state + ledger table; EVENT_BUS_NAME: where predictions go."""
+
+    race_state_table_name: str
+    event_bus_name: str
+
+
+class NhlSettings(RacePredictorSettings):
+    """PLAYER_STATS_TABLE_NAME: the face-off records of every player (loaded by ml/nhl/load_player_stats)."""
+
+    player_stats_table_name: str
