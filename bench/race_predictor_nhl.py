@@ -46,7 +46,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def bench_consumer(batch: int, periods: int) -> None:
     from ml.nhl.simulator import simulate_game
-    from pitwall_shared.events import EventPublisher
+    from pitwall_shared.publisher import EventPublisher
     from race_predictor.adapters.dynamodb import DynamoPublishLedger, DynamoStateStore
     from race_predictor.adapters.player_stats import DynamoPlayerStats
     from race_predictor.handlers import process_tracking_event

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from pitwall_shared.events import EventPublisher
+from pitwall_shared.publisher import EventPublisher
 
 DEMO_ENDPOINT = "demo-race-radio"
 POLL_SECONDS = 60.0

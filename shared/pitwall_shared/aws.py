@@ -61,3 +61,26 @@ class DynamoTableAdapter:
     @property
     def dynamodb(self) -> Any:
         return self._dynamodb if self._dynamodb is not None else client("dynamodb")
+
+
+def error_code(error: BaseException) -> str | None:
+    """The AWS error code of a botocore `ClientError` (None for any other exception)."""
+    code = getattr(error, "response", {}).get("Error", {}).get("Code")
+    return str(code) if code is not None else None
+
+
+def conditional_check_failed(error: BaseException) -> bool:
+    """True when DynamoDB refused a write because its condition did not hold.
+
+    `ConditionalCheckFailedException` for PutItem / UpdateItem / DeleteItem; for
+    TransactWriteItems, `TransactionCanceledException` whose cancellation reasons name
+    `ConditionalCheckFailed` (or give no reasons at all, as some emulators do). Any other error,
+    throttling included, is False: the caller re-raises it.
+    """
+    code = error_code(error)
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code != "TransactionCanceledException":
+        return False
+    reasons = getattr(error, "response", {}).get("CancellationReasons") or []
+    return not reasons or any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)

@@ -1,4 +1,5 @@
-"""The one envelope every Pitwall event wears, and the EventBridge publisher that sends it.
+"""The event contract every Pitwall service shares: the envelope, the `Event` to publish, and the
+bus event as an SQS queue (a rule's target) delivers it. Pure: no boto3, no I/O.
 
 An event is `source = "pitwall.<service>"`, a `detail-type` (the event's name, which has a JSON
 Schema in `events/schemas/`), and a `detail` of the form::
@@ -6,40 +7,23 @@ Schema in `events/schemas/`), and a `detail` of the form::
     {"event_id": "...", "correlation_id": "...", "occurred_at": "2026-11-22T10:00:00.000Z",
      "schema_version": "1", "data": {...the payload...}}
 
-`PutEvents` takes at most 10 entries and 256 KB per call (Amazon EventBridge quotas, PutEvents
-API reference). The publisher batches within both, retries only the entries that failed, and raises
-`PublishError` if some still fail, so callers can surface the failure (partial batch response,
-retry, dead-letter queue) instead of losing an event.
-
-Example::
-
-    publisher = EventPublisher(source="pitwall.cost_calculator", bus_name="pitwall-bus")
-    publisher.publish("EndpointRightsizingRecommended", {"endpoint_name": "x", ...},
-                      event_id="x-2026-11-22T10:00")
+Producers build that detail with `envelope(Event(...))` (through the `Envelope` model); consumers
+parse it with the same model: `BusEvent.model_validate(json.loads(sqs_body))` for Pitwall events,
+`AwsEvent` for events AWS puts on the bus (their detail is AWS's own shape). Sending is the
+adapter `pitwall_shared.publisher.EventPublisher`.
 """
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Generic, TypeVar
 
-MAX_ENTRIES_PER_CALL = 10
-MAX_BYTES_PER_CALL = 256 * 1024
-MAX_RETRIES = 3
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class PublishError(RuntimeError):
-    """Some events could not be put on the bus after retries; `failed` holds their event ids."""
-
-    def __init__(self, failed: Sequence[tuple[str, str]]) -> None:
-        self.failed = list(failed)
-        codes = sorted({code for _, code in failed})
-        super().__init__(f"{len(failed)} event(s) not published after {MAX_RETRIES} retries: {', '.join(codes)}")
+DetailT = TypeVar("DetailT")
+EventId = Annotated[str, Field(min_length=1, max_length=256)]
 
 
 @dataclass(frozen=True)
@@ -57,100 +41,50 @@ class Event:
     schema_version: str = "1"
 
 
+class Envelope(BaseModel):
+    """The `detail` of every Pitwall event (`events/schemas/envelope.v1.json`); consumers ignore
+    fields they do not know (tolerant readers)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: EventId
+    correlation_id: EventId
+    occurred_at: datetime
+    schema_version: Annotated[str, Field(pattern=r"^[0-9]+$")]
+    data: dict[str, Any]
+
+
+class _BusEvent(BaseModel, Generic[DetailT]):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    source: str
+    detail_type: str = Field(alias="detail-type")
+    detail: DetailT
+
+
+class BusEvent(_BusEvent[Envelope]):
+    """A Pitwall event as an SQS target of an EventBridge rule receives it (the message body)."""
+
+
+class AwsEvent(_BusEvent[dict[str, Any]]):
+    """An event AWS puts on a bus (A2I `HumanLoop Status Change`, say): its detail is AWS's shape."""
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def envelope(event: Event, *, now: datetime | None = None) -> dict[str, Any]:
-    """Return the `detail` of `event`.
+    """Return the `detail` of `event` (JSON-ready).
 
     >>> detail = envelope(Event("Ping", {"n": 1}, event_id="e1", correlation_id="c1"))
     >>> detail["event_id"], detail["data"], detail["schema_version"]
     ('e1', {'n': 1}, '1')
     """
     event_id = event.event_id or str(uuid.uuid4())
-    moment = (now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return {
-        "event_id": event_id,
-        "correlation_id": event.correlation_id or event_id,
-        "occurred_at": moment,
-        "schema_version": event.schema_version,
-        "data": event.data,
-    }
-
-
-def _entry_size(entry: dict[str, Any]) -> int:
-    # EventBridge counts Source, DetailType, Detail and the rest as UTF-8 bytes; this is an upper
-    # bound close enough to keep every call under the quota.
-    return sum(len(str(value).encode()) for value in entry.values()) + 64
-
-
-def batches(entries: Sequence[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
-    """Split PutEvents entries into calls of at most 10 entries and 256 KB."""
-    batch: list[dict[str, Any]] = []
-    size = 0
-    for entry in entries:
-        entry_size = _entry_size(entry)
-        if entry_size > MAX_BYTES_PER_CALL:
-            raise ValueError(f"event {entry['DetailType']} is {entry_size} bytes, over EventBridge's 256 KB limit")
-        if batch and (len(batch) == MAX_ENTRIES_PER_CALL or size + entry_size > MAX_BYTES_PER_CALL):
-            yield batch
-            batch, size = [], 0
-        batch.append(entry)
-        size += entry_size
-    if batch:
-        yield batch
-
-
-@dataclass
-class EventPublisher:
-    """Puts Pitwall events on one EventBridge bus; see the module docstring for an example."""
-
-    source: str
-    bus_name: str
-    events_client: Any = None
-    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
-
-    def _client(self) -> Any:
-        if self.events_client is None:
-            from pitwall_shared.aws import client
-
-            self.events_client = client("events")
-        return self.events_client
-
-    def publish(self, detail_type: str, data: dict[str, Any], *, event_id: str | None = None,
-                correlation_id: str | None = None) -> dict[str, Any]:
-        """Publish one event; return its detail (envelope included)."""
-        return self.publish_many([Event(detail_type, data, event_id, correlation_id)])[0]
-
-    def publish_many(self, events: Sequence[Event]) -> list[dict[str, Any]]:
-        """Publish `events` in as few calls as the quotas allow; return their details in order."""
-        details = [envelope(event) for event in events]
-        entries = [
-            {
-                "Source": self.source,
-                "DetailType": event.detail_type,
-                "Detail": json.dumps(detail, separators=(",", ":"), default=str),
-                "EventBusName": self.bus_name,
-            }
-            for event, detail in zip(events, details, strict=True)
-        ]
-        failed: list[tuple[str, str]] = []
-        for batch in batches(entries):
-            failed.extend(self._put_with_retries(batch))
-        if failed:
-            raise PublishError(failed)
-        return details
-
-    def _put_with_retries(self, batch: list[dict[str, Any]]) -> list[tuple[str, str]]:
-        pending = batch
-        for attempt in range(MAX_RETRIES + 1):
-            response = self._client().put_events(Entries=pending)
-            if not response.get("FailedEntryCount"):
-                return []
-            # Results are positional: an entry with an ErrorCode failed, the others went through.
-            results = response["Entries"]
-            retry = [entry for entry, result in zip(pending, results, strict=True) if result.get("ErrorCode")]
-            codes = [result["ErrorCode"] for result in results if result.get("ErrorCode")]
-            if attempt == MAX_RETRIES:
-                return [(json.loads(entry["Detail"])["event_id"], code)
-                        for entry, code in zip(retry, codes, strict=True)]
-            pending = retry
-            self.sleep(min(0.05 * 2**attempt, 1.0))
-        return []
+    detail = Envelope(event_id=event_id, correlation_id=event.correlation_id or event_id,
+                      occurred_at=now or datetime.now(UTC), schema_version=event.schema_version, data=event.data)
+    # The data is passed through as the producer built it (model_dump would copy and coerce it).
+    return {"event_id": detail.event_id, "correlation_id": detail.correlation_id,
+            "occurred_at": _timestamp(detail.occurred_at), "schema_version": detail.schema_version,
+            "data": event.data}

@@ -23,7 +23,7 @@ from cost_calculator import handlers  # noqa: E402
 from cost_calculator.adapters.publisher import RightsizingPublisher  # noqa: E402
 from local.provision import load_template  # noqa: E402
 from pitwall_shared import aws  # noqa: E402
-from pitwall_shared.events import PublishError  # noqa: E402
+from pitwall_shared.publisher import PublishError  # noqa: E402
 from tests.contracts import assert_valid_event  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

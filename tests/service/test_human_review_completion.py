@@ -199,7 +199,7 @@ def test_merge_command_builds_the_augmented_manifest_in_s3(review_env, tmp_path,
 
 
 def test_completion_publish_failure_is_retried_and_published_once(review_env):
-    from pitwall_shared.events import PublishError
+    from pitwall_shared.publisher import PublishError
 
     start_loop(bridge_event("FaceoffPredicted", faceoff(0.55, 0.55), event_id="fo-pubfail"))
     review_env.published()

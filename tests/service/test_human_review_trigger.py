@@ -230,7 +230,7 @@ def test_over_prediction_publishes_once_and_samples_the_class(review_env, monkey
 
 
 def test_publish_failure_is_retried_without_a_second_loop(review_env):
-    from pitwall_shared.events import PublishError
+    from pitwall_shared.publisher import PublishError
 
     publisher = handlers.service().trigger.publisher
     original = publisher.publish

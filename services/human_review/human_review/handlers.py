@@ -27,8 +27,8 @@ from human_review.models import HumanLoopStatusChange
 from human_review.policies import PolicyBook, load_policy_book
 from human_review.settings import Settings
 from human_review.trigger import EventBridgeEvent, TriggerPorts, handle_prediction
-from pitwall_shared.events import EventPublisher
 from pitwall_shared.observability import observability
+from pitwall_shared.publisher import EventPublisher
 from pitwall_shared.settings import load_settings
 
 logger, metrics, tracer = observability("human_review")

@@ -21,8 +21,8 @@ from pii_redaction.adapters.events import SOURCE, publish_batch_events
 from pii_redaction.config import RedactionSettings
 from pii_redaction.reporting import report_data, usage_data
 from pii_redaction.screening import BatchOutcome, InputRecord, ScreeningOptions, screen
-from pitwall_shared.events import EventPublisher
 from pitwall_shared.observability import observability
+from pitwall_shared.publisher import EventPublisher
 from pitwall_shared.settings import load_settings
 
 logger, metrics, tracer = observability("pii_redaction")

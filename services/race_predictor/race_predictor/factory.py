@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 
-from pitwall_shared.events import EventPublisher
 from pitwall_shared.observability import observability
+from pitwall_shared.publisher import EventPublisher
 from pitwall_shared.settings import load_settings
 from race_predictor.adapters.dynamodb import DynamoPublishLedger, DynamoStateStore
 from race_predictor.adapters.player_stats import DynamoPlayerStats

@@ -36,3 +36,35 @@ def test_table_adapter_uses_a_given_client_or_the_process_client(monkeypatch):
     assert DynamoTableAdapter("t", given).dynamodb is given
     adapter = DynamoTableAdapter("t")
     assert adapter.table_name == "t" and adapter.dynamodb is client("dynamodb")
+
+
+def test_conditional_check_failed_is_told_from_every_other_error():
+    """DynamoDB's refusal of a conditional write (single item or transaction) against moto, and
+    errors that must not be mistaken for it."""
+    import boto3
+    import pytest
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    from pitwall_shared.aws import conditional_check_failed
+
+    def refusal(call) -> ClientError:
+        with pytest.raises(ClientError) as caught:
+            call()
+        return caught.value
+
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        ddb.put_item(TableName="t", Item={"pk": {"S": "a"}})
+        taken = {"TableName": "t", "Item": {"pk": {"S": "a"}}, "ConditionExpression": "attribute_not_exists(pk)"}
+        assert conditional_check_failed(refusal(lambda: ddb.put_item(**taken)))
+        assert conditional_check_failed(refusal(lambda: ddb.transact_write_items(TransactItems=[{"Put": taken}])))
+        assert not conditional_check_failed(refusal(lambda: ddb.put_item(TableName="missing", Item={"pk": {"S": "a"}})))
+        assert not conditional_check_failed(refusal(lambda: ddb.get_item(TableName="t", Key={"nope": {"S": "a"}})))
+    throttled = ClientError({"Error": {"Code": "TransactionCanceledException"},
+                             "CancellationReasons": [{"Code": "ThrottlingError"}]}, "TransactWriteItems")
+    assert not conditional_check_failed(throttled)
+    assert not conditional_check_failed(RuntimeError("ConditionalCheckFailedException"))

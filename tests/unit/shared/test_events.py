@@ -1,4 +1,4 @@
-"""pitwall_shared.events: the envelope, batching within PutEvents quotas, retrying only failures."""
+"""pitwall_shared.events and .publisher: the envelope, batching within PutEvents quotas, retrying only failures."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pitwall_shared.events import Event, EventPublisher, PublishError, batches, envelope
+from pitwall_shared.events import Event, envelope
+from pitwall_shared.publisher import EventPublisher, PublishError, batches
 from tests.contracts import validator
 
 
@@ -70,3 +71,42 @@ def test_publishes_to_a_real_bus_shape():
         publisher = EventPublisher("pitwall.test", "pitwall-test", events_client=events)
         detail = publisher.publish("Ping", {"n": 1}, event_id="p-1", correlation_id="c-1")
     assert detail["data"] == {"n": 1} and detail["correlation_id"] == "c-1"
+
+
+def test_what_a_consumer_receives_parses_with_the_models_that_built_it():
+    """Publish through EventBridge to an SQS target (as every consumer is wired) and parse the
+    message body with the shared `BusEvent`: the envelope built on one side is the one read on
+    the other, and both match `events/schemas/envelope.v1.json`."""
+    from pitwall_shared.events import BusEvent, Envelope
+
+    with mock_aws():
+        events, sqs = boto3.client("events", region_name="us-east-1"), boto3.client("sqs", region_name="us-east-1")
+        events.create_event_bus(Name="pitwall-test")
+        queue = sqs.create_queue(QueueName="consumer")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="all", EventBusName="pitwall-test", EventPattern=json.dumps({"source": ["pitwall.test"]}))
+        events.put_targets(Rule="all", EventBusName="pitwall-test", Targets=[{"Id": "q", "Arn": arn}])
+        sent = EventPublisher("pitwall.test", "pitwall-test", events_client=events).publish(
+            "Ping", {"n": 1}, event_id="p-1", correlation_id="c-1")
+        (message,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    received = BusEvent.model_validate_json(message["Body"])
+    assert (received.source, received.detail_type) == ("pitwall.test", "Ping")
+    assert received.detail == Envelope.model_validate(sent)
+    assert received.detail.model_dump(mode="json")["data"] == {"n": 1}
+    assert not list(validator("envelope.v1").iter_errors(json.loads(message["Body"])["detail"]))
+
+
+@pytest.mark.parametrize("broken", [
+    {"schema_version": None}, {"schema_version": "v1"}, {"event_id": ""}, {"occurred_at": "yesterday"},
+    {"data": [1]}, {"correlation_id": None},
+])
+def test_an_envelope_the_schema_refuses_the_model_refuses(broken):
+    from pydantic import ValidationError
+
+    from pitwall_shared.events import BusEvent
+
+    detail = {**envelope(Event("Ping", {"n": 1}, event_id="e-1")), **broken}
+    detail = {key: value for key, value in detail.items() if value is not None}
+    assert list(validator("envelope.v1").iter_errors(detail))
+    with pytest.raises(ValidationError):
+        BusEvent.model_validate({"source": "pitwall.test", "detail-type": "Ping", "detail": detail})

@@ -9,7 +9,7 @@ from typing import Any
 
 from cost_calculator.models import RightsizingRecommendedData
 from pitwall_shared.aws import client
-from pitwall_shared.events import EventPublisher
+from pitwall_shared.publisher import EventPublisher
 
 SOURCE = "pitwall.cost_calculator"
 RIGHTSIZING_DETAIL_TYPE = "EndpointRightsizingRecommended"

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from cost_calculator.logic.usage import Increment, UsageUpdate
 from cost_calculator.models import RightsizingState
-from pitwall_shared.aws import client
+from pitwall_shared.aws import client, conditional_check_failed
 
 MINUTE_FORMAT = "%Y-%m-%dT%H:%M"
 SCOPE_PREFIX = {"endpoint": "ENDPOINT#", "pii_api": "PII_API#"}
@@ -36,10 +36,6 @@ def _endpoint_key(name: str, sort_key: str) -> dict[str, Any]:
 
 def _epoch(moment: datetime) -> str:
     return str(int(moment.timestamp()))
-
-
-def _conditional_check_failed(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 @dataclass
@@ -131,7 +127,7 @@ class UsageStore:
                 },
             )
         except ClientError as error:
-            if not _conditional_check_failed(error):
+            if not conditional_check_failed(error):
                 raise
 
     def configured(self, endpoint_name: str) -> int | None:
@@ -176,7 +172,7 @@ class UsageStore:
                 **extra,
             )
         except ClientError as error:
-            if _conditional_check_failed(error):
+            if conditional_check_failed(error):
                 return False
             raise
         return True
@@ -193,5 +189,5 @@ class UsageStore:
             )
         except ClientError as error:
             # A newer change replaced this one meanwhile; its own publication is what matters now.
-            if not _conditional_check_failed(error):
+            if not conditional_check_failed(error):
                 raise

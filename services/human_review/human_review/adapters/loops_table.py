@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 
 from human_review.adapters.dynamo import deserialise, serialise, value
 from human_review.models import LoopRecord, LoopStatus
-from pitwall_shared.aws import DynamoTableAdapter
+from pitwall_shared.aws import DynamoTableAdapter, conditional_check_failed
 
 
 class LoopsTable(DynamoTableAdapter):
@@ -23,7 +23,7 @@ class LoopsTable(DynamoTableAdapter):
             )
             return None
         except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not conditional_check_failed(error):
                 raise
         existing = self.get(record.human_loop_name)
         if existing is None:  # deleted between the two calls: treat as taken, the caller retries

@@ -9,13 +9,9 @@ from botocore.exceptions import ClientError
 
 from human_review.adapters.dynamo import value
 from human_review.drift import DriftState
-from pitwall_shared.aws import DynamoTableAdapter
+from pitwall_shared.aws import DynamoTableAdapter, conditional_check_failed
 
 COUNTER_TTL_S = 3600  # a minute's counter is useless after the minute; TTL keeps the table small
-
-
-def _conditional_failure(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
 class StateTable(DynamoTableAdapter):
@@ -44,7 +40,7 @@ class StateTable(DynamoTableAdapter):
             )
             return True
         except ClientError as error:
-            if _conditional_failure(error):
+            if conditional_check_failed(error):
                 return False
             raise
 
@@ -62,6 +58,6 @@ class StateTable(DynamoTableAdapter):
             )
             return True
         except ClientError as error:
-            if _conditional_failure(error):
+            if conditional_check_failed(error):
                 return False
             raise

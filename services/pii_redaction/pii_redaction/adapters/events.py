@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pitwall_shared.events import Event, EventPublisher
+from pitwall_shared.events import Event
+from pitwall_shared.publisher import EventPublisher
 
 SOURCE = "pitwall.pii_redaction"
 

@@ -12,16 +12,11 @@ import json
 import zlib
 from typing import Any
 
-from pitwall_shared.aws import DynamoTableAdapter
+from pitwall_shared.aws import DynamoTableAdapter, conditional_check_failed
 from race_predictor.logic.ports import STALE_CLAIM_S, ClaimResult, Stored, VersionConflict
 
 STATE_SK = "STATE"
 LEDGER_PREFIX = "PUB#"
-
-
-def _is_conditional_failure(error: Exception) -> bool:
-    code = getattr(error, "response", {}).get("Error", {}).get("Code")
-    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
 
 
 def encode_body(body: dict[str, Any]) -> bytes:
@@ -64,7 +59,7 @@ class DynamoStateStore(DynamoTableAdapter):
         try:
             self.dynamodb.put_item(**kwargs)
         except Exception as error:
-            if _is_conditional_failure(error):
+            if conditional_check_failed(error):
                 raise VersionConflict(key) from None
             raise
         return version
@@ -87,7 +82,7 @@ class DynamoPublishLedger(DynamoTableAdapter):
             )
             return "claimed"
         except Exception as error:
-            if not _is_conditional_failure(error):
+            if not conditional_check_failed(error):
                 raise
         current = self.dynamodb.get_item(TableName=self.table_name, Key=self._key(key, entry), ConsistentRead=True)
         status = current.get("Item", {}).get("status", {}).get("S")

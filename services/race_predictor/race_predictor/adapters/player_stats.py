@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from pitwall_shared.aws import DynamoTableAdapter
+from pitwall_shared.aws import DynamoTableAdapter, conditional_check_failed
 from race_predictor.logic.nhl.features import PlayerFaceoffRecord
 from race_predictor.logic.nhl.stats import StoredPlayer, VersionClash
 
@@ -52,7 +52,7 @@ class DynamoPlayerStats(DynamoTableAdapter):
         try:
             self.dynamodb.put_item(**kwargs)
         except Exception as error:
-            if getattr(error, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if conditional_check_failed(error):
                 raise VersionClash(player.record.player_id) from None
             raise
 

@@ -1,7 +1,8 @@
 """The timing-message contract of `POST /races/{race_id}/messages`, as pydantic models.
 
 One model per message `type`, joined in a discriminated union; `parse_batch` validates a request
-body and turns pydantic's errors into `field: problem` lines (never echoing the values sent).
+body and turns pydantic's errors into `field: problem` lines (`pitwall_shared.inputs`: never
+echoing the values sent).
 The JSON Schema `events/schemas/TimingMessages.v1.json` describes the same contract.
 """
 
@@ -11,6 +12,8 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from pitwall_shared.inputs import BadInput, problems_of
 
 DRIVER_CODE = r"^[A-Z]{3}$"
 RACE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -114,37 +117,8 @@ _BATCH = TypeAdapter(MessageBatch)
 _MESSAGE: TypeAdapter[Any] = TypeAdapter(TimingMessage)
 
 
-class MessageValidationError(ValueError):
+class MessageValidationError(BadInput):
     """The request body breaks the contract; `problems` are `field: problem` lines."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems))
-
-
-def _field_path(loc: tuple[Any, ...]) -> str:
-    """('messages', 3, 'lap_completed', 'lap') -> 'messages[3].lap' (the union tag is dropped)."""
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part in MESSAGE_TYPES:
-            continue
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "body"
-
-
-def _problems(error: ValidationError) -> list[str]:
-    problems = []
-    for item in error.errors(include_url=False, include_input=False):
-        path = _field_path(item["loc"])
-        message = item["msg"]
-        if item["type"] in ("union_tag_not_found", "union_tag_invalid"):
-            # pydantic's text repeats the value sent; name the allowed values instead.
-            path, message = f"{path}.type", f"must be one of {', '.join(MESSAGE_TYPES)}"
-        problems.append(f"{path}: {message}")
-    return problems
 
 
 def parse_batch(body: Any) -> MessageBatch:
@@ -158,7 +132,7 @@ def parse_batch(body: Any) -> MessageBatch:
     try:
         return _BATCH.validate_python(body)
     except ValidationError as error:
-        raise MessageValidationError(_problems(error)) from None
+        raise MessageValidationError(problems_of(error, skip_tags=MESSAGE_TYPES)) from None
 
 
 def parse_message(raw: Any) -> Any:

@@ -9,12 +9,12 @@ body raises `RequestError` listing every offending field by name (values are nev
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from pitwall_shared.inputs import BadInput, problems_of, read_json
 from race_predictor.logic.nhl.features import FaceoffSituation
 
 # Rink 200 x 85 ft with centre ice at the origin; a little slack for players tracked over the boards.
@@ -25,7 +25,7 @@ GameEventName = Literal["period_start", "whistle", "clock_start", "faceoff", "go
                         "penalty_end", "period_end", "game_end"]
 
 
-class MalformedRecord(ValueError):
+class MalformedRecord(BadInput):
     """A tracking record that does not follow the contract; the message names the field(s)."""
 
 
@@ -106,19 +106,6 @@ TrackingRecord = Annotated[LineupRecord | PositionRecord | GameRecord, Field(dis
 _ADAPTER: TypeAdapter[LineupRecord | PositionRecord | GameRecord] = TypeAdapter(TrackingRecord)
 
 
-def _describe(error: ValidationError) -> str:
-    # loc and msg only: pydantic's default text would repeat the input values.
-    parts = []
-    for item in error.errors(include_url=False, include_input=False):
-        location = ".".join(str(part) for part in item["loc"])
-        if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            # pydantic's text quotes the tag sent; name the allowed values instead (hardening fix).
-            parts.append("type: must be one of lineup, position, game")
-            continue
-        parts.append(f"{location or 'record'}: {item['msg']}")
-    return "; ".join(parts)
-
-
 def parse_record(raw: bytes | str | dict) -> LineupRecord | PositionRecord | GameRecord:
     """Parse one tracking record (JSON bytes, text or an already decoded object).
 
@@ -126,25 +113,23 @@ def parse_record(raw: bytes | str | dict) -> LineupRecord | PositionRecord | Gam
     'whistle'
     """
     try:
-        payload = json.loads(raw) if isinstance(raw, bytes | str) else raw
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedRecord("record: not valid JSON") from exc
+        payload = read_json(raw, what="record") if isinstance(raw, bytes | str) else raw
+    except BadInput as error:
+        raise MalformedRecord(error.problems) from None
     if not isinstance(payload, dict):
-        raise MalformedRecord("record: must be a JSON object")
+        raise MalformedRecord(["record: must be a JSON object"])
     try:
         return _ADAPTER.validate_python(payload)
     except ValidationError as exc:
-        raise MalformedRecord(_describe(exc)) from None
+        raise MalformedRecord(problems_of(exc, dotted=True, root="record")) from None
 
 
 # --- HTTP request bodies --------------------------------------------------------------------------
 GAME_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
-class RequestError(ValueError):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
+class RequestError(BadInput):
+    """A face-off request body that breaks the contract; `problems` are `field: problem` lines."""
 
 
 class PredictRequest(BaseModel):
@@ -190,8 +175,7 @@ def parse_request(model: type[PredictRequest], body: Any) -> PredictRequest:
     try:
         return model.model_validate(body)
     except ValidationError as error:
-        raise RequestError([f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
-                            for e in error.errors(include_url=False, include_input=False)]) from None
+        raise RequestError(problems_of(error, dotted=True)) from None
 
 
 def validate_game_id(game_id: str) -> None:

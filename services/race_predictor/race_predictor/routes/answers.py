@@ -5,6 +5,7 @@ request's correlation id. A 400 names the bad fields and never echoes the values
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from chalice import Response
@@ -16,8 +17,8 @@ def json_answer(status: int, body: dict[str, Any]) -> Response:
                     headers={"Content-Type": "application/json"})
 
 
-def bad_request(problems: list[str]) -> Response:
-    return json_answer(400, {"error": "invalid_request", "problems": problems})
+def bad_request(problems: Sequence[str]) -> Response:
+    return json_answer(400, {"error": "invalid_request", "problems": list(problems)})
 
 
 def busy(detail: str) -> Response:

@@ -5,12 +5,12 @@ delegate to the F1 service from `factory`, shape the answer.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from chalice import Blueprint, Response
 
+from pitwall_shared.inputs import BadInput, read_json
 from pitwall_shared.observability import observability
 from race_predictor import factory
 from race_predictor.logic.common.updates import TooMuchContention
@@ -41,13 +41,8 @@ def post_messages(race_id: str) -> Response:
     request = current(f1.current_request)
     try:
         validate_race_id(race_id)
-        raw = request.raw_body
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            raise MessageValidationError(["body: not valid JSON"]) from None
-        batch = parse_batch(body)
-    except MessageValidationError as error:
+        batch = parse_batch(read_json(request.raw_body))
+    except BadInput as error:
         return bad_request(error.problems)
     try:
         result = factory.f1_service().post_messages(race_id, batch, correlation_id=correlation_id(request))

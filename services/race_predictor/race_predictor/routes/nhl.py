@@ -5,12 +5,12 @@ the NHL service from `factory`, shape the answer.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from chalice import Blueprint, Response
 
+from pitwall_shared.inputs import BadInput, read_json
 from race_predictor import factory
 from race_predictor.logic.nhl.stats import VersionClash
 from race_predictor.models.nhl import (
@@ -42,12 +42,7 @@ def post_faceoff_result() -> Response:
 
 # --- what the routes do ---------------------------------------------------------------------------
 def _body(model: type[PredictRequest]) -> PredictRequest:
-    raw = current(nhl.current_request).raw_body
-    try:
-        body = json.loads(raw) if raw else None
-    except ValueError:
-        raise RequestError(["body: not valid JSON"]) from None
-    return parse_request(model, body)
+    return parse_request(model, read_json(current(nhl.current_request).raw_body))
 
 
 def game_view(game_id: str) -> Response:
@@ -62,7 +57,7 @@ def game_view(game_id: str) -> Response:
 def answer(model: type[PredictRequest], compute: Callable[[PredictRequest], dict[str, Any]]) -> Response:
     try:
         request = _body(model)
-    except RequestError as error:
+    except BadInput as error:
         return bad_request(error.problems)
     try:
         return json_answer(200, compute(request))

@@ -128,7 +128,7 @@ def announce_outcomes(race_id: str, state: RaceState, rules: BattleRules) -> lis
 class F1Service:
     store: StateStore
     ledger: PublishLedger
-    publisher: Any  # pitwall_shared.events.EventPublisher or anything with publish_many
+    publisher: Any  # pitwall_shared.publisher.EventPublisher or anything with publish_many
     predictor: PitBattlePredictor
     rules: BattleRules = field(default_factory=BattleRules)
     clock: Callable[[], float] = time.time
