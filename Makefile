@@ -24,6 +24,7 @@ run: install
 test: install browser checkov-venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy shared local services
+	PYTHONPATH=shared:services/cost_calculator:services/human_review:services/pii_redaction:services/race_predictor $(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(ARGS)
 
 ## browser: Debian's Chromium for the browser tests (Playwright cannot download browsers here)
