@@ -90,7 +90,7 @@ def bench_inference() -> dict[str, float]:
     import xgboost as xgb
 
     from race_predictor.logic.f1.features import FEATURE_NAMES
-    from race_predictor.logic.f1.predictor import OnnxPitBattlePredictor
+    from race_predictor.logic.f1.predictor import TreePitBattlePredictor
 
     artifacts = ROOT / "ml" / "f1" / "artifacts"
     classifier, regressor = xgb.XGBClassifier(), xgb.XGBRegressor()
@@ -98,7 +98,7 @@ def bench_inference() -> dict[str, float]:
     regressor.load_model(artifacts / "f1_pit_battle_gap.xgb.json")
     classifier.set_params(n_jobs=1)
     regressor.set_params(n_jobs=1)
-    predictor = OnnxPitBattlePredictor.load()
+    predictor = TreePitBattlePredictor.load()
     rng = np.random.default_rng(1)
     batch = (rng.normal(size=(1000, len(FEATURE_NAMES))) * 5).astype(np.float32)
     row = batch[:1]

@@ -16,7 +16,6 @@ import os
 import socket
 import threading
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,9 @@ from botocore.config import Config
 from werkzeug.serving import make_server
 
 from local import moto_patches
+from local.artifact.__main__ import build_host
+from local.artifact.build import Artifact, runtime_dir
+from local.emulators import Emulator, registry
 from local.process_server import OwnProcess, ProcessServer
 from local.provision import REGION, Translation, deploy, translate
 from local.runner import FunctionSpec, Runner
@@ -55,22 +57,6 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.2)
         return probe.connect_ex((host, port)) == 0
-
-
-@dataclass
-class Emulator:
-    """An emulator served by the local cloud: a WSGI app and the endpoint variable that routes to it.
-
-    `build` returns the app (served on a thread of this process), an `OwnProcess` (served from a
-    process of its own: for emulators whose CPU work would starve moto), or None (not in this checkout).
-    """
-
-    name: str
-    endpoint_variable: str | None
-    build: Callable[[LocalCloud], Any]
-    port_attribute: str
-    server: Any = None
-    url: str = ""
 
 
 class _WsgiServer:
@@ -114,6 +100,7 @@ class LocalCloud:
         self.emulators: dict[str, Emulator] = {}
         self.servers: list[_WsgiServer | ProcessServer] = []
         self._clients: dict[str, Any] = {}
+        self.artifact: Artifact | None = None
         self.dashboard_url = ""
         self._feed: Any = None
 
@@ -131,6 +118,8 @@ class LocalCloud:
         # moto keeps its state per process, not per server: start from an empty account, as a new
         # local cloud should, even when an earlier one ran in this process (tests).
         urllib.request.urlopen(urllib.request.Request(f"{self.moto_url}/moto-api/reset", method="POST"))  # noqa: S310
+        # Each function runs from its built artifact (host CPU, same requirements as the deploy).
+        self.artifact = build_host(self.template)
         self.translation = translate(self.template, self.parameters)
         self.resources = deploy(self.translation, stack_name=self.stack_name,
                                 cloudformation=self.client("cloudformation"), s3=self.client("s3"))
@@ -215,7 +204,7 @@ class LocalCloud:
 
     # --- internals ---------------------------------------------------------------------------
     def _function_specs(self) -> list[FunctionSpec]:
-        assert self.translation is not None
+        assert self.translation is not None and self.artifact is not None
         cfn = self.translation.cfn["Resources"]
         lambda_client = self.client("lambda")
         pools = self._pool_sizes() | self.concurrency
@@ -224,18 +213,15 @@ class LocalCloud:
             if resource["Type"] != "AWS::Lambda::Function":
                 continue
             config = lambda_client.get_function_configuration(FunctionName=self.physical_id(logical_id))
-            # SAM renames a LayerVersion to <logical id><hash>; match it back by prefix (fix by pii_redaction).
-            refs = [str(layer.get("Ref", "")) for layer in resource["Properties"].get("Layers", [])
-                    if isinstance(layer, dict)]
-            layers = [dir_ for ref in refs for name, dir_ in self.translation.code_dirs.items()
-                      if ref == name or (ref.startswith(name) and ref[len(name):].isalnum() and name not in cfn)]
             specs.append(FunctionSpec(
                 logical_id=logical_id,
                 function_name=config["FunctionName"],
                 function_arn=config["FunctionArn"],
                 handler=config["Handler"],
-                code_dir=self.translation.code_dirs[logical_id],
-                layer_dirs=layers,
+                code_dir=self.artifact.function_dir(logical_id),
+                layer_dirs=self.artifact.layer_dirs(logical_id),
+                runtime_dirs=[runtime_dir(self.artifact.targets[logical_id])],
+                requirements=self.artifact.stack.functions[logical_id].requirements,
                 environment=self.base_environment() | config.get("Environment", {}).get("Variables", {}),
                 timeout_s=float(config.get("Timeout", 3)),
                 memory_mb=int(config.get("MemorySize", 128)),
@@ -278,8 +264,6 @@ class LocalCloud:
             self.pollers.append(poller)
 
     def _start_emulators(self, *, before_functions: bool) -> None:
-        from local.emulators import registry
-
         for emulator in registry(before_functions=before_functions):
             app = emulator.build(self)
             if app is None:

@@ -2,22 +2,37 @@
 
 `registry()` lists what the local cloud serves. Emulators that functions call (Comprehend, A2I)
 start before the functions so their endpoint variables reach the workers; the Firehose emulator
-invokes a function, so it starts after the runner.
+invokes a function, so it starts after the runner. Nothing here imports the local cloud: the
+builders in `wiring.py` take it as an argument (typed by the small protocol there).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-if TYPE_CHECKING:
-    from local.cloud import Emulator
+from local.emulators import wiring
+
+
+@dataclass
+class Emulator:
+    """An emulator served by the local cloud: a WSGI app and the endpoint variable that routes to it.
+
+    `build` returns the app (served on a thread of this process), an `OwnProcess` (served from a
+    process of its own: for emulators whose CPU work would starve moto), or None (not in this checkout).
+    """
+
+    name: str
+    endpoint_variable: str | None
+    build: Callable[[Any], Any]
+    port_attribute: str
+    server: Any = None
+    url: str = ""
 
 
 def registry(*, before_functions: bool) -> list[Emulator]:
     """The emulators to start in this phase of `LocalCloud.start()`."""
-    from local.cloud import Emulator
-    from local.emulators import wiring
-
     every = [
         Emulator("comprehend", "AWS_ENDPOINT_URL_COMPREHEND", wiring.comprehend, "comprehend"),
         Emulator("a2i", "AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME", wiring.a2i, "a2i"),

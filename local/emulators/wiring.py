@@ -6,10 +6,18 @@ A builder returns a WSGI app, or None when that emulator's module is not part of
 from __future__ import annotations
 
 import importlib.util
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from local.cloud import LocalCloud
+
+class LocalCloud(Protocol):
+    """What a builder reads from the local cloud (`local.cloud.LocalCloud` is one)."""
+
+    resources: dict[str, str]
+    emulator_settings: dict[str, Any]
+
+    def client(self, service: str) -> Any: ...
+
+    def physical_id(self, logical_id: str) -> str: ...
 
 
 def _available(module: str) -> bool:

@@ -4,6 +4,6 @@
 Kinesis) into invocations, so adding a kind of event source is one small module.
 """
 
-from local.runner.runner import FunctionSpec, InvocationError, Runner
+from local.runner.runner import ArtifactImportError, FunctionSpec, InvocationError, Runner
 
-__all__ = ["FunctionSpec", "InvocationError", "Runner"]
+__all__ = ["ArtifactImportError", "FunctionSpec", "InvocationError", "Runner"]

@@ -1,14 +1,22 @@
-"""Function workers and their invocation: the part of Lambda the local cloud plays itself."""
+"""Function workers and their invocation: the part of Lambda the local cloud plays itself.
+
+Each sandbox is a process of the base interpreter (the one the development venv was made from, so
+the same Python version as the runtime) in isolated mode without site: it sees the function's built
+artifact, its layers and the stand-in for Lambda's runtime packages, never the venv. A module the
+artifact lacks fails the function's init here as it would in AWS.
+"""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import queue
+import socket
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -16,9 +24,16 @@ from typing import Any
 
 from local.runner import worker
 
-_SPAWN = multiprocessing.get_context("spawn")
+WORKER_SCRIPT = Path(worker.__file__).resolve()
 # Variables a Python process needs whatever its function; everything else comes from the stack.
 _PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+# Lambda gives the init phase 10 s; a loaded 2-core machine starting every sandbox at once needs more.
+INIT_TIMEOUT_S = 90.0
+
+
+def base_interpreter() -> str:
+    """The interpreter the running venv was created from (same version, none of the venv's packages)."""
+    return str(getattr(sys, "_base_executable", None) or sys.executable)
 
 
 class InvocationError(RuntimeError):
@@ -40,6 +55,10 @@ class FunctionSpec:
     handler: str
     code_dir: Path
     layer_dirs: list[Path] = field(default_factory=list)
+    # What Lambda's runtime brings (boto3 and its dependencies), after the layers on sys.path.
+    runtime_dirs: list[Path] = field(default_factory=list)
+    # Where a missing module should be added; named in the init error.
+    requirements: Path | None = None
     environment: dict[str, str] = field(default_factory=dict)
     timeout_s: float = 3.0
     memory_mb: int = 128
@@ -56,28 +75,94 @@ class FunctionSpec:
         }
         return base | lambda_variables | self.environment
 
+    def setup(self) -> dict[str, Any]:
+        """The worker's first message: everything it needs, as plain data (see worker.py)."""
+        return {
+            "handler": self.handler, "function_name": self.function_name, "function_arn": self.function_arn,
+            "memory_mb": self.memory_mb, "environment": self.process_environment(),
+            "code_dirs": [str(self.code_dir)], "layer_dirs": [str(d) for d in self.layer_dirs],
+            "runtime_dirs": [str(d) for d in self.runtime_dirs],
+            "log_path": str(self.log_path) if self.log_path else None,
+        }
+
+    def describe_init_error(self, error: dict[str, Any]) -> str:
+        """One line naming the function, its artifact and the missing module, for a failed init."""
+        text = f"{self.logical_id}: cannot import its handler {self.handler!r} from its artifact {self.code_dir}"
+        text += f" (+ {len(self.layer_dirs)} layer(s)): {error.get('errorMessage')}"
+        if error.get("module") and self.requirements is not None:
+            text += f" -- is {error['module'].split('.')[0]!r} missing from {self.requirements}?"
+        return text
+
+
+class _Sandbox:
+    """A worker process, with the calls the runner and the fault tests make on it."""
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self._popen = popen
+        self.pid = popen.pid
+
+    def is_alive(self) -> bool:
+        return self._popen.poll() is None
+
+    def kill(self) -> None:
+        if self.is_alive():
+            self._popen.kill()
+
+    def terminate(self) -> None:
+        if self.is_alive():
+            self._popen.terminate()
+
+    def join(self, timeout: float | None = None) -> None:
+        with suppress(subprocess.TimeoutExpired):
+            self._popen.wait(timeout)
+
 
 class _Worker:
     """One sandbox process; restarted (cold) after a timeout or a crash, as Lambda does."""
 
     def __init__(self, spec: FunctionSpec) -> None:
         self.spec = spec
-        self.process: Any = None
+        self.process: _Sandbox | None = None
         self.connection: Connection | None = None
         self.invocations = 0
+        self._init_done = False
+        self.init_error: dict[str, Any] | None = None
 
     def start(self) -> None:
-        parent, child = _SPAWN.Pipe()
-        self.process = _SPAWN.Process(target=worker.serve, args=(child, self.spec), daemon=True,
-                                      name=f"fn-{self.spec.logical_id}")
-        self.process.start()
-        child.close()
-        self.connection = parent
+        parent, child = socket.socketpair()
+        with child:
+            popen = subprocess.Popen(
+                [base_interpreter(), "-I", "-S", "-B", str(WORKER_SCRIPT), str(child.fileno())],
+                pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, env=self.spec.process_environment())
+        self.process = _Sandbox(popen)
+        self.connection = Connection(parent.detach())
+        self._init_done, self.init_error = False, None
+        self.connection.send(self.spec.setup())
+
+    def await_init(self, timeout: float = INIT_TIMEOUT_S) -> dict[str, Any] | None:
+        """Wait for the sandbox's init phase; return its error (Runtime.ImportModuleError) or None."""
+        if self._init_done:
+            return self.init_error
+        connection = self.connection
+        assert connection is not None
+        try:
+            if not connection.poll(timeout):
+                self.kill()
+                raise InvocationError(self.spec.logical_id, {
+                    "errorType": "Sandbox.Timedout", "errorMessage": f"init did not finish within {timeout:g} s"})
+            _, self.init_error = connection.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError, OSError) as error:
+            self.kill()
+            raise InvocationError(self.spec.logical_id, {
+                "errorType": "Runtime.ExitError", "errorMessage": f"worker exited during init: {error!r}"}) from None
+        self._init_done = True
+        return self.init_error
 
     def stop(self) -> None:
         if self.connection is not None:
             self.connection.close()
-        if self.process is not None and self.process.is_alive():
+        if self.process is not None:
+            self.process.join(timeout=2)
             self.process.terminate()
             self.process.join(timeout=5)
         self.process = self.connection = None
@@ -92,6 +177,9 @@ class _Worker:
     def invoke(self, event: Any) -> Any:
         if self.process is None or not self.process.is_alive():
             self.start()
+        init_error = self.await_init()
+        if init_error is not None:
+            raise InvocationError(self.spec.logical_id, init_error)
         # A local reference: `kill()` from another thread (fault tests) clears the attribute.
         connection = self.connection
         assert connection is not None
@@ -114,6 +202,10 @@ class _Worker:
         if status == "error":
             raise InvocationError(self.spec.logical_id, payload)
         return payload
+
+
+class ArtifactImportError(RuntimeError):
+    """Some function's handler does not import from its built artifact (a requirement is missing)."""
 
 
 class Runner:
@@ -139,11 +231,22 @@ class Runner:
             self._idle[spec.logical_id] = pool
 
     def warm(self) -> None:
-        """Start every worker process now; each imports its handler at once (the init phase)."""
-        for workers in self._workers.values():
-            for item in workers:
-                if item.process is None:
-                    item.start()
+        """Start every sandbox now and wait for their init phases (in parallel).
+
+        Raises ArtifactImportError naming each function whose handler does not import from its
+        artifact, and the module it lacks: the local cloud refuses to run what would fail in AWS.
+        """
+        every = [item for workers in self._workers.values() for item in workers]
+        for item in every:
+            if item.process is None:
+                item.start()
+        failures = {}
+        for item in every:
+            error = item.await_init()
+            if error is not None:
+                failures[item.spec.logical_id] = item.spec.describe_init_error(error)
+        if failures:
+            raise ArtifactImportError("\n".join(sorted(failures.values())))
 
     @contextmanager
     def _checkout(self, logical_id: str) -> Iterator[_Worker]:

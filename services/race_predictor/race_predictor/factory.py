@@ -13,7 +13,7 @@ from pitwall_shared.publisher import EventPublisher
 from pitwall_shared.settings import load_settings
 from race_predictor.adapters.dynamodb import DynamoPublishLedger, DynamoStateStore
 from race_predictor.adapters.player_stats import DynamoPlayerStats
-from race_predictor.logic.f1.predictor import OnnxPitBattlePredictor
+from race_predictor.logic.f1.predictor import TreePitBattlePredictor
 from race_predictor.logic.f1.service import F1Service
 from race_predictor.logic.nhl.predictor import FaceoffModel
 from race_predictor.logic.nhl.service import NhlService
@@ -24,8 +24,8 @@ logger, _metrics, _tracer = observability("race_predictor")
 
 # --- F1 --------------------------------------------------------------------------------------------
 @functools.cache
-def f1_predictor() -> OnnxPitBattlePredictor:
-    return OnnxPitBattlePredictor.load()
+def f1_predictor() -> TreePitBattlePredictor:
+    return TreePitBattlePredictor.load()
 
 
 @functools.cache

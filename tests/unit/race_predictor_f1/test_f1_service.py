@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from race_predictor.logic.f1.predictor import OnnxPitBattlePredictor, confidence
+from race_predictor.logic.f1.predictor import TreePitBattlePredictor, confidence
 from race_predictor.logic.f1.service import F1Service, state_key
 from race_predictor.logic.ports import InMemoryLedger, InMemoryStateStore, VersionConflict
 from race_predictor.models.f1 import parse_batch
@@ -37,7 +37,7 @@ class RecordingPublisher:
             return details
 
 
-PREDICTOR = OnnxPitBattlePredictor.load()
+PREDICTOR = TreePitBattlePredictor.load()
 
 
 def make_service(store=None, publisher=None, ledger=None) -> F1Service:

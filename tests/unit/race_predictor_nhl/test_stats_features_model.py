@@ -1,4 +1,4 @@
-"""Player records and their update, the idempotent stats update, and ONNX parity with LightGBM."""
+"""Player records and their update, the idempotent stats update, and the shipped trees' parity with LightGBM."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_a_concurrent_write_is_retried_not_lost():
     assert records_of(store, ["1"])["1"].career_total == 3
 
 
-def test_onnx_model_matches_native_lightgbm_to_1e6():
+def test_shipped_trees_match_native_lightgbm_to_1e6():
     lgb = pytest.importorskip("lightgbm", reason="lightgbm is a development dependency")
     booster = lgb.Booster(model_file=str(ROOT / "ml" / "nhl" / "nhl_faceoff_lgbm.txt"))
     rng = np.random.default_rng(3)

@@ -1,6 +1,6 @@
 """The pit-battle model at run time: feature rows in, (swap probability, gap) out.
 
-`OnnxPitBattlePredictor` runs the shipped ONNX models (`artifacts/f1_pit_battle.json` names them);
+`TreePitBattlePredictor` runs the shipped tree models (`artifacts/f1_pit_battle.json` names them);
 `confidence` turns a probability into the 0-1 score the review rules read.
 """
 
@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
-
-import numpy as np
 
 from race_predictor.logic.common.inference import MODELS_DIR, ModelBundle, load_bundle
 
@@ -31,7 +29,7 @@ def confidence(swap_probability: float) -> float:
     return round(abs(2.0 * swap_probability - 1.0), 6)
 
 
-class OnnxPitBattlePredictor:
+class TreePitBattlePredictor:
     def __init__(self, bundle: ModelBundle) -> None:
         self.bundle = bundle
         self.version = bundle.version
@@ -39,13 +37,12 @@ class OnnxPitBattlePredictor:
         self.feature_names: list[str] = list(bundle.manifest["feature_names"])
 
     @classmethod
-    def load(cls, manifest: Path = MANIFEST) -> OnnxPitBattlePredictor:
+    def load(cls, manifest: Path = MANIFEST) -> TreePitBattlePredictor:
         return cls(load_bundle(manifest))
 
     def predict(self, rows: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
-        matrix = np.asarray(rows, dtype=np.float32)
-        if matrix.size == 0:
+        if not rows:
             return []
-        swap = self.bundle.models["swap"].run(matrix)["probabilities"][:, 1]
-        gap = self.bundle.models["gap"].run(matrix)["variable"].reshape(-1)
-        return [(float(p), float(g)) for p, g in zip(swap, gap, strict=True)]
+        swap = self.bundle.models["swap"].predict(rows)
+        gap = self.bundle.models["gap"].predict(rows)
+        return list(zip(swap, gap, strict=True))

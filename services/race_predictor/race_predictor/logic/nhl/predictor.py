@@ -1,4 +1,4 @@
-"""The face-off model as the function runs it: ONNX Runtime through `common.inference`, with a cache.
+"""The face-off model as the function runs it: the tree evaluator of `common.inference`, with a cache.
 
 Owns turning feature rows into home-win probabilities in one grouped call, and remembering each
 probability by its exact input row, so an input combination is never scored twice in a process.
@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
 
 from race_predictor.logic.common.inference import MODELS_DIR, load_bundle
 from race_predictor.logic.nhl.features import FEATURE_NAMES
@@ -33,16 +31,14 @@ class FaceoffModel:
         self.rows_scored = 0
 
     def home_win_probabilities(self, rows: Sequence[Sequence[float]]) -> list[float]:
-        # The model sees float32: key the cache on the float32 values so equal inputs share an entry.
-        keys = [tuple(np.asarray(row, dtype=np.float32).tolist()) for row in rows]
+        keys = [tuple(float(x) for x in row) for row in rows]
         missing = list(dict.fromkeys(key for key in keys if key not in self._cache))
         if missing:
-            outputs = self._model.run(np.asarray(missing, dtype=np.float32))
-            probabilities = np.asarray(outputs["probabilities"])[:, 1]
+            probabilities = self._model.predict(missing)
             self.model_calls += 1
             self.rows_scored += len(missing)
             for key, probability in zip(missing, probabilities, strict=True):
-                self._cache[key] = float(probability)
+                self._cache[key] = probability
                 if len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
         return [self._cache[key] for key in keys]
