@@ -83,8 +83,10 @@ def env(monkeypatch, comprehend) -> Iterator[Any]:
         from pitwall_shared import aws
 
         aws.client.cache_clear()
+        import pii_redaction.factory as factory
         import pii_redaction.handlers as handlers
 
+        factory.reset()
         return Env(importlib.reload(handlers), queue_url, emulator)
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)

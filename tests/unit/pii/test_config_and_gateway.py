@@ -9,9 +9,9 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from pii_redaction.adapters.comprehend import ComprehendGateway, RateLimiter
-from pii_redaction.config import RedactionSettings
-from pii_redaction.fields import Segment, parse_field_paths, select
-from pii_redaction.screening import Call
+from pii_redaction.logic.fields import Segment, parse_field_paths, select
+from pii_redaction.logic.ports import Call
+from pii_redaction.settings import RedactionSettings
 from pitwall_shared.settings import SettingsError, load_settings
 
 

@@ -11,8 +11,10 @@ import json
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from pii_redaction.fields import parse_field_paths
-from pii_redaction.screening import DEFAULT_MAX_DEPTH, InputRecord, ScreeningOptions, screen
+from pii_redaction.logic.batch import DEFAULT_MAX_DEPTH, ScreeningOptions
+from pii_redaction.logic.fields import parse_field_paths
+from pii_redaction.logic.screening import screen
+from pii_redaction.models import InputRecord
 from tests.unit.pii.helpers import InProcessComprehend
 
 # (value placed in a configured field, the entity text that must never appear in an Ok output)

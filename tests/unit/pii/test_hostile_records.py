@@ -10,16 +10,12 @@ from dataclasses import replace
 
 import pytest
 
-from pii_redaction.fields import parse_field_paths
-from pii_redaction.planning import Span
-from pii_redaction.screening import (
-    DEFAULT_MAX_DEPTH,
-    Call,
-    CallResult,
-    InputRecord,
-    ScreeningOptions,
-    screen,
-)
+from pii_redaction.logic.batch import DEFAULT_MAX_DEPTH, ScreeningOptions
+from pii_redaction.logic.fields import parse_field_paths
+from pii_redaction.logic.planning import Span
+from pii_redaction.logic.ports import Call, CallResult
+from pii_redaction.logic.screening import screen
+from pii_redaction.models import InputRecord
 from tests.unit.pii.helpers import InProcessComprehend, decode
 
 OPTIONS = ScreeningOptions(paths=parse_field_paths("Tweet1, user.email"))

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from pii_redaction.fields import FieldPath, parse_field_paths
+from pii_redaction.logic.fields import FieldPath, parse_field_paths
 from pitwall_shared.settings import ServiceSettings
 
 # Comprehend's PII entity types (DetectPiiEntities API reference, PiiEntity.Type).
