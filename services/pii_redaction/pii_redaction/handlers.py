@@ -36,6 +36,7 @@ OPTIONS = ScreeningOptions(
     language=SETTINGS.pii_language,
     failure_policy=SETTINGS.pii_failure_policy,
     newline=SETTINGS.pii_newline,
+    max_depth=SETTINGS.pii_max_depth,
     contains_pack_chars=SETTINGS.pii_contains_pack_chars,
     detect_pack_chars=SETTINGS.pii_detect_pack_chars,
 )
@@ -76,7 +77,9 @@ def _emit_metrics(outcome: BatchOutcome, throttled: int) -> None:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Firehose data-transformation handler."""
     batch = KinesisFirehoseEvent(event)
-    records = [InputRecord(record.record_id, record.data) for record in batch.records]
+    # `data` missing, null or not a string fails that record alone (never a KeyError for the batch).
+    records = [InputRecord(record.record_id, data if isinstance(data := record.raw_event.get("data"), str) else None)
+               for record in batch.records]
     gateway = _gateway(context)
     outcome = screen(records, OPTIONS, gateway)
 
@@ -84,7 +87,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     for record in outcome.records:
         if record.reason:
             logger.warning("record not redacted normally", extra={"record_id": record.record_id,
-                                                                    "result": record.result, "reason": record.reason})
+                                                                    "result": record.result, "reason": record.reason,
+                                                                    "reason_kind": record.reason_kind})
         response.add_record(KinesisFirehoseDataTransformationRecord(
             record_id=record.record_id, result=record.result, data=record.data))
 

@@ -8,6 +8,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Count = Field(ge=0)
+# Why a record was not redacted normally (screening.UNREADABLE, screening.REFUSED, and "uninspected").
+FailureReason = Literal["no-data", "bad-base64", "too-large", "not-utf8", "not-json", "not-object",
+                        "duplicate-key", "not-a-number", "number-out-of-range", "inexact-number",
+                        "lone-surrogate", "too-deep", "uninspected"]
 
 
 class _Strict(BaseModel):
@@ -28,7 +32,7 @@ class PiiRedactionReport(_Strict):
     records: RecordCounts
     entities: dict[str, int]
     fields_inspected: int = Count
-    failure_reasons: dict[Literal["bad-base64", "too-large", "not-utf8", "not-json", "not-object", "uninspected"], int]
+    failure_reasons: dict[FailureReason, int]
 
 
 class ApiUsage(_Strict):

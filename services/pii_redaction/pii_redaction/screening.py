@@ -21,6 +21,7 @@ from pii_redaction.fields import FieldPath, Slot, select
 from pii_redaction.masking import mask_whole, redact
 from pii_redaction.planning import Pack, Piece, Span, merge, pack, segment, unpack
 from pitwall_shared import pricing
+from pitwall_shared.inputs import BadInput, read_json
 
 Api = Literal["ContainsPiiEntities", "DetectPiiEntities"]
 Result = Literal["Ok", "Dropped", "ProcessingFailed"]
@@ -31,6 +32,18 @@ COMPREHEND_MAX_BYTES = 100_000
 FIREHOSE_MAX_RECORD_BYTES = 1_000 * 1024
 MARKER_KEY = "_pii_redaction"
 MARKER_MASKED = "uninspected-fields-masked"
+# Nesting deeper than this is refused (PII_MAX_DEPTH). The depth is measured on the text without
+# recursion; the json module's parser and writer recurse once per level, so the limit also keeps
+# them far below Python's recursion limit (1,000 frames).
+DEFAULT_MAX_DEPTH = 128
+BOM = "\ufeff"
+# Records that cannot be read as a JSON object at all: ProcessingFailed whatever the policy.
+UNREADABLE = frozenset({"no-data", "bad-base64", "too-large", "not-utf8", "not-json", "not-object"})
+# JSON that could be read but not written back as exactly what was read (and so inspected): refused
+# per PII_FAILURE_POLICY (`drop`: Dropped; `fail` and `mask-all`: ProcessingFailed, since there is no
+# faithful document to mask).
+REFUSED = frozenset({"duplicate-key", "not-a-number", "number-out-of-range", "inexact-number",
+                     "lone-surrogate", "too-deep"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +79,7 @@ class ScreeningOptions:
 
     paths: tuple[FieldPath, ...]
     entity_types: frozenset[str] = frozenset({"ALL"})
-    min_score: float = 0.5
+    min_score: float = 0.0
     mask_style: str = "mask"
     mask_character: str = "*"
     language: str = "en"
@@ -76,6 +89,7 @@ class ScreeningOptions:
     detect_pack_chars: int = 5_000
     max_request_bytes: int = COMPREHEND_MAX_BYTES
     segment_overlap_bytes: int = 2_000
+    max_depth: int = DEFAULT_MAX_DEPTH
 
     def wants(self, entity_type: str) -> bool:
         return "ALL" in self.entity_types or entity_type in self.entity_types
@@ -83,8 +97,10 @@ class ScreeningOptions:
 
 @dataclass(frozen=True, slots=True)
 class InputRecord:
+    """One Firehose record; `data` is None when the record had no `data` string (missing, null, other)."""
+
     record_id: str
-    data: str
+    data: str | None
 
 
 @dataclass
@@ -129,8 +145,8 @@ class BatchOutcome:
 @dataclass
 class _Parsed:
     outcome_index: int
+    source: str  # the record's base64 data as received
     document: Any
-    original: bytes
     slots: list[Slot]
 
 
@@ -142,8 +158,16 @@ class RecordError(ValueError):
         self.kind = kind
 
 
-def decode_record(data: str) -> tuple[bytes, Any]:
-    """Base64 → bytes → UTF-8 → JSON object, each step failing with a reason for the log."""
+def decode_record(data: str | None, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """Base64 → bytes → UTF-8 → strict JSON object, each step failing with a reason for the log.
+
+    Strict (pitwall_shared.inputs.read_json): a duplicate key at any depth, NaN / Infinity, a number
+    out of range or not held exactly by a double, a lone surrogate, or nesting deeper than
+    `max_depth` is refused, so the document is exactly what every reader of the bytes would see and
+    can be written back whole. A leading byte-order mark is dropped (the canonical output has none).
+    """
+    if not isinstance(data, str):
+        raise RecordError("no-data", "the record has no data string")
     try:
         raw = binascii.a2b_base64(data, strict_mode=True)
     except (binascii.Error, ValueError, TypeError):
@@ -155,12 +179,14 @@ def decode_record(data: str) -> tuple[bytes, Any]:
     except UnicodeDecodeError as error:
         raise RecordError("not-utf8", f"data is not UTF-8 (bad byte at offset {error.start})") from None
     try:
-        document = json.loads(text)
-    except ValueError as error:
-        raise RecordError("not-json", f"data is not JSON ({type(error).__name__} at position {getattr(error, 'pos', '?')})") from None
+        document = read_json(text.removeprefix(BOM), what="record", max_depth=max_depth, exact_numbers=True)
+    except BadInput as error:
+        kind = error.kind.replace("_", "-")
+        raise RecordError(kind if kind in REFUSED else "not-json", str(error)) from None
     if not isinstance(document, dict):
-        raise RecordError("not-object", f"data is a JSON {type(document).__name__}, not an object")
-    return raw, document
+        name = "null" if document is None else type(document).__name__
+        raise RecordError("not-object", f"data is a JSON {name}, not an object")
+    return document
 
 
 # A digit, an @, a URL, or a capitalised word inside a sentence (names, places): cheap signs that a
@@ -182,7 +208,8 @@ def _encode(payload: bytes) -> str:
 
 
 def _serialise(document: Any, newline: bool) -> bytes:
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    """The canonical form of a (strictly parsed) document: what was inspected, and nothing else."""
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return (text + "\n" if newline else text).encode("utf-8")
 
 
@@ -206,16 +233,12 @@ def screen(records: Sequence[InputRecord], options: ScreeningOptions, service: P
     parsed: list[_Parsed] = []
     for record in records:
         try:
-            raw, document = decode_record(record.data)
+            document = decode_record(record.data, options.max_depth)
         except RecordError as error:
-            # Firehose rejects a whole response whose `data` is not base64: a record that did not
-            # decode goes back with its text encoded, so the error output still holds what came in.
-            data = _encode(record.data.encode("utf-8", "replace")) if error.kind == "bad-base64" else record.data
-            outcomes.append(RecordOutcome(record.record_id, "ProcessingFailed", data, reason=str(error),
-                                          reason_kind=error.kind))
+            outcomes.append(_refused(record, error, options))
             continue
         outcomes.append(RecordOutcome(record.record_id, "Ok", ""))
-        parsed.append(_Parsed(len(outcomes) - 1, document, raw, select(document, options.paths)))
+        parsed.append(_Parsed(len(outcomes) - 1, record.data or "", document, select(document, options.paths)))
 
     # Every non-empty value becomes one piece, or several overlapping segments when too large.
     values: list[tuple[_Parsed, Slot]] = []
@@ -250,7 +273,8 @@ def screen(records: Sequence[InputRecord], options: ScreeningOptions, service: P
     for pack_, result in zip(contains_packs, contains_results, strict=True):
         if not result.ok:
             failed_values.update(piece.value_id for piece, _ in pack_.pieces)
-        elif any(options.wants(name) and score >= options.min_score for name, score in (result.labels or {}).items()):
+        elif result.labels:
+            # Any label, whatever its type or score: Contains only decides what Detect looks at.
             flagged.extend(piece for piece, _ in pack_.pieces)
 
     detect_packs: list[Pack] = pack(flagged, options.detect_pack_chars, options.max_request_bytes)
@@ -268,7 +292,6 @@ def screen(records: Sequence[InputRecord], options: ScreeningOptions, service: P
 
     # Apply per record: masks where found, the failure policy where anything could not be inspected.
     failed_records = {id(values[v][0]) for v in failed_values}
-    changed: set[int] = set()
     for value_id, (item, slot) in enumerate(values):
         if id(item) in failed_records:
             continue
@@ -276,19 +299,15 @@ def screen(records: Sequence[InputRecord], options: ScreeningOptions, service: P
         if spans:
             slot.write(redact(slot.text, spans, options.mask_style, options.mask_character))
             outcomes[item.outcome_index].entities.update(s.type for s in spans)
-            changed.add(id(item))
 
     for item in parsed:
         outcome = outcomes[item.outcome_index]
         if id(item) in failed_records:
             _fail_closed(outcome, item, options)
-        elif id(item) in changed:
-            outcome.data = _encode(_serialise(item.document, options.newline))
         else:
-            original = item.original
-            if options.newline and not original.endswith(b"\n"):
-                original += b"\n"
-            outcome.data = _encode(original)
+            # Every Ok record is written from its parsed document, changed or not: the output is
+            # what was inspected, never the bytes that came in.
+            outcome.data = _encode(_serialise(item.document, options.newline))
     return BatchOutcome(outcomes, usage, fields_inspected=len(values))
 
 
@@ -298,7 +317,8 @@ def _fail_closed(outcome: RecordOutcome, item: _Parsed, options: ScreeningOption
     if options.failure_policy == "drop":
         outcome.result, outcome.data = "Dropped", ""
     elif options.failure_policy == "fail":
-        outcome.result, outcome.data = "ProcessingFailed", _encode(item.original)
+        # The record as it came (Firehose writes its source under the error prefix either way).
+        outcome.result, outcome.data = "ProcessingFailed", item.source
     else:
         for slot in item.slots:
             if slot.text:
@@ -306,3 +326,16 @@ def _fail_closed(outcome: RecordOutcome, item: _Parsed, options: ScreeningOption
         item.document[MARKER_KEY] = MARKER_MASKED
         outcome.masked_uninspected = True
         outcome.data = _encode(_serialise(item.document, options.newline))
+
+
+def _refused(record: InputRecord, error: RecordError, options: ScreeningOptions) -> RecordOutcome:
+    """The answer for a record that was not screened: it never reaches the redacted output."""
+    if error.kind == "bad-base64" or error.kind == "no-data":
+        # Firehose rejects a whole response whose `data` is not base64: a record that did not
+        # decode goes back with its text encoded, so the error output still holds what came in.
+        data = _encode((record.data or "").encode("utf-8", "replace"))
+    else:
+        data = record.data or ""
+    result: Result = "Dropped" if error.kind in REFUSED and options.failure_policy == "drop" else "ProcessingFailed"
+    return RecordOutcome(record.record_id, result, "" if result == "Dropped" else data, reason=str(error),
+                         reason_kind=error.kind)
