@@ -20,7 +20,7 @@ from pitwall_shared.inputs import MAX_DEPTH, BadInput, read_json
 from tests.fuzz.strategies import DEPTHS, json_bodies, json_texts, nested_in, with_duplicate_key
 from tests.hypothesis_profiles import examples
 
-KINDS = {"not_json", "not_utf8", "duplicate_key", "not_a_number", "number_out_of_range", "too_deep", "lone_surrogate"}
+KINDS = {"not_json", "not_utf8", "duplicate_key", "not_a_number", "number_out_of_range", "too_deep", "lone_surrogate", "inexact_number"}
 # The reasons read_json can give. json's own messages (`error.msg`, listed from json/decoder.py and
 # the C scanner) name the syntax, never the text.
 JSON_MESSAGES = ("Expecting value", "Expecting property name enclosed in double quotes", "Expecting ':' delimiter",

@@ -30,8 +30,10 @@ from human_review.manifest_merge import merge_manifests, parse_manifest, render_
 from human_review.manifests import ManifestContext, ManifestError, manifest_line  # noqa: E402
 from human_review.models import A2IOutput, HumanLoopStatusChange, TaskType  # noqa: E402
 from local.emulators.firehose import check_response  # noqa: E402
-from pii_redaction.fields import parse_field_paths  # noqa: E402
-from pii_redaction.screening import InputRecord, ScreeningOptions, screen  # noqa: E402
+from pii_redaction.logic.batch import ScreeningOptions  # noqa: E402
+from pii_redaction.logic.fields import parse_field_paths  # noqa: E402
+from pii_redaction.logic.screening import screen  # noqa: E402
+from pii_redaction.models import InputRecord  # noqa: E402
 from race_predictor.models.f1 import MessageValidationError, parse_batch  # noqa: E402
 from race_predictor.models.nhl import MalformedRecord, parse_record  # noqa: E402
 from tests.fuzz.strategies import json_bodies, json_texts, odd_text, with_duplicate_key  # noqa: E402

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pii_redaction.masking import redact
-from pii_redaction.planning import SEPARATOR, Piece, Span, merge, pack, segment, unpack, utf8_len
+from pii_redaction.logic.masking import redact
+from pii_redaction.logic.planning import SEPARATOR, Piece, Span, merge, pack, segment, unpack, utf8_len
 from tests.hypothesis_profiles import examples
 
 # Text with multi-byte characters: accents (2 bytes), CJK (3), emoji (4), and whitespace to cut at.
