@@ -40,8 +40,11 @@ from local.emulators.comprehend import make_app  # noqa: E402
 from local.provision import load_template  # noqa: E402
 from ml.pii_eval.stream import record_bytes, records  # noqa: E402
 from pii_redaction.adapters.comprehend import ComprehendGateway  # noqa: E402
-from pii_redaction.fields import parse_field_paths  # noqa: E402
-from pii_redaction.screening import Call, CallResult, InputRecord, ScreeningOptions, screen  # noqa: E402
+from pii_redaction.logic.batch import ScreeningOptions  # noqa: E402
+from pii_redaction.logic.fields import parse_field_paths  # noqa: E402
+from pii_redaction.logic.ports import Call, CallResult  # noqa: E402
+from pii_redaction.logic.screening import screen  # noqa: E402
+from pii_redaction.models import InputRecord  # noqa: E402
 from pitwall_shared import pricing  # noqa: E402
 
 FIELDS = ("message", "note")
@@ -106,7 +109,7 @@ class Replay:
         self.detector, self.answers = detector, {}
 
     def record(self, calls: Sequence[Call]) -> list[CallResult]:
-        from pii_redaction.planning import Span
+        from pii_redaction.logic.planning import Span
 
         for call in calls:
             if call not in self.answers:

@@ -170,6 +170,7 @@ module, _, attribute = sys.argv[2].rpartition(".")
 start = time.perf_counter()
 try:
     getattr(importlib.import_module(module), attribute)
+    exec(sys.argv[3])  # what a first request does besides the import (e.g. load models), timed with it
 except Exception as error:
     print(json.dumps({"error": f"{type(error).__name__}: {error}",
                       "module": getattr(error, "name", None) if isinstance(error, ImportError) else None}))
@@ -178,9 +179,11 @@ else:
 """
 
 
-def import_handler(artifact: Artifact, logical_id: str, *, interpreter: str | None = None) -> tuple[float | None, str | None]:
+def import_handler(artifact: Artifact, logical_id: str, *, interpreter: str | None = None,
+                   then: str = "") -> tuple[float | None, str | None]:
     """Import the function's handler in a fresh isolated interpreter with only the artifact on its
-    path; return (seconds, None) or (None, a message naming the function and the missing module)."""
+    path (and run the statements `then`, timed with the import); return (seconds, None) or (None, a
+    message naming the function and the missing module)."""
     function = artifact.stack.functions[logical_id]
     target = artifact.targets[logical_id]
     paths = [str(artifact.function_dir(logical_id)), *map(str, artifact.layer_dirs(logical_id)), str(runtime_dir(target))]
@@ -195,7 +198,7 @@ def import_handler(artifact: Artifact, logical_id: str, *, interpreter: str | No
             value = str(parameters[value["Ref"]]["Default"])
         environment[name] = value if isinstance(value, str) else f"placeholder-{name.lower()}"
     python = interpreter or str(getattr(sys, "_base_executable", None) or sys.executable)
-    done = subprocess.run([python, "-I", "-S", "-B", "-c", _IMPORT_PROBE, json.dumps(paths), function.handler],
+    done = subprocess.run([python, "-I", "-S", "-B", "-c", _IMPORT_PROBE, json.dumps(paths), function.handler, then],
                           capture_output=True, text=True, env=environment, timeout=120, check=False)
     try:
         answer = json.loads(done.stdout.strip().splitlines()[-1])

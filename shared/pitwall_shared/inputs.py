@@ -2,7 +2,9 @@
 
 `read_json` decodes a body (HTTP request, SQS message, Kinesis record) strictly: not JSON, not
 UTF-8, duplicate keys, NaN / Infinity, numbers out of range, nesting deeper than `MAX_DEPTH`, lone
-surrogates. `problems_of` turns a pydantic `ValidationError` into `Problem`s that name the field and
+surrogates, and (with `exact_numbers=True`) decimals that a float does not hold exactly. Nothing is
+walked recursively: the depth is measured on the text before the parser sees it, so the parser's own
+recursion never goes past `max_depth`. `problems_of` turns a pydantic `ValidationError` into `Problem`s that name the field and
 the reason but never the value sent (pydantic's own text quotes the input). Both raise or return
 the same `Problem`s, so an HTTP route answers 400 with them and a batch consumer fails that one
 record and logs `BadInput.kind`.
@@ -22,14 +24,22 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from itertools import accumulate
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 MAX_DEPTH = 32  # the deepest legitimate Pitwall input (an SQS body holding an event) is under 10
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A JSON string (or the unterminated rest of one: the pattern always matches from a quote, so the
+# scan is linear), and anything but a bracket.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 _DECIMAL_REPR = re.compile(r"Decimal\('([^']*)'\)")  # pydantic writes Decimal limits as Decimal('1000000')
 _UNION_TAG = ("union_tag_invalid", "union_tag_not_found")
 M = TypeVar("M", bound=BaseModel)
@@ -47,7 +57,7 @@ class Problem(str):
     """One thing wrong with an input, as the line `"<field>: <reason>"` a client or a log reads,
     with its parts: where (`field`), why (`reason`), and its `kind` for logs and metrics (pydantic's
     error type, or one of read_json's: not_json, not_utf8, duplicate_key, not_a_number,
-    number_out_of_range, too_deep, lone_surrogate)."""
+    number_out_of_range, inexact_number, too_deep, lone_surrogate)."""
 
     field: str
     reason: str
@@ -97,15 +107,42 @@ def _refuse(what: str, reason: str, kind: str) -> BadInput:
     return BadInput([Problem(what, reason, kind)])
 
 
+def nesting_depth(text: str, limit: int) -> int:
+    """The deepest nesting of arrays and objects in JSON `text`, counted without recursion (brackets
+    inside strings do not count), capped at `limit + 1`.
+
+    >>> nesting_depth('{"a": [1, {"b": "]]]"}]}', 32), nesting_depth("[" * 5000, 32)
+    (3, 33)
+    """
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    if not brackets:
+        return 0
+    # Running depth after each bracket, in C (map, accumulate, max): no Python step per character.
+    deepest = max(accumulate(map(_STEP.__getitem__, brackets.encode("ascii")), operator.add))
+    return min(deepest, limit + 1)
+
+
+def _too_deep(raw: bytes | str, max_depth: int) -> bool:
+    opened = raw.count(b"[") + raw.count(b"{") if isinstance(raw, bytes) else raw.count("[") + raw.count("{")
+    if opened <= max_depth:  # the common case: it cannot be deeper
+        return False
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return nesting_depth(text, max_depth) > max_depth
+
+
 def read_json(raw: bytes | str | None, *, what: str = "body", parse_float: Callable[[str], Any] | None = None,
-              max_depth: int = MAX_DEPTH) -> Any:
+              max_depth: int = MAX_DEPTH, exact_numbers: bool = False) -> Any:
     """Decode `raw` strictly; None or empty gives None (the caller's model says what is required).
 
     `what` names the input in problems ("body", "record", "message body"); `parse_float` as in
-    `json.loads` (`Decimal` for exact arithmetic). Raises `BadInput`, never anything else.
+    `json.loads` (`Decimal` for exact arithmetic). `exact_numbers` refuses a decimal whose float
+    denotes another number (`0.10000000000000000001`, `1e-400`), so that writing the value back gives
+    the number that was read. Raises `BadInput`, never anything else.
     """
     if raw is None or len(raw) == 0:
         return None
+    if _too_deep(raw, max_depth):
+        raise _refuse(what, f"not valid JSON (nested deeper than {max_depth} levels)", "too_deep")
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         result = dict(items)
@@ -120,8 +157,16 @@ def read_json(raw: bytes | str | None, *, what: str = "body", parse_float: Calla
         value = float(text)
         if not math.isfinite(value):
             raise _refuse(what, "not valid JSON (a number is out of range)", "number_out_of_range")
+        if exact_numbers and Decimal(repr(value)) != Decimal(text):
+            raise _refuse(what, "a number has more precision than a double holds", "inexact_number")
         return value
 
+    if isinstance(raw, bytes | bytearray):
+        # json.loads would guess UTF-16 or UTF-32 from the bytes; JSON between systems is UTF-8 (RFC 8259 §8.1).
+        try:
+            raw = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
+            raise _refuse(what, "not valid JSON (not UTF-8)", "not_utf8") from None
     try:
         value = json.loads(raw, object_pairs_hook=pairs, parse_constant=constant, parse_float=parse_float or finite)
     except BadInput:

@@ -83,8 +83,10 @@ def env(monkeypatch, comprehend) -> Iterator[Any]:
         from pitwall_shared import aws
 
         aws.client.cache_clear()
+        import pii_redaction.factory as factory
         import pii_redaction.handlers as handlers
 
+        factory.reset()
         return Env(importlib.reload(handlers), queue_url, emulator)
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
@@ -186,3 +188,32 @@ def test_a_bus_failure_never_fails_the_batch(env):
     e = env(EVENT_BUS_NAME="no-such-bus")
     response = e.handler.handler(copy.deepcopy(_event("firehose_golden_record.json")), LambdaContext())
     assert _decoded(response["records"][0]) == GOLDEN["expected"]
+
+
+def test_records_without_a_data_string_and_hostile_json_fail_alone(env):
+    # Issue 12 item 2: `data` missing, null or not a string (a KeyError used to fail the batch) and a
+    # duplicate-key record, beside the golden record: every recordId answered once.
+    from local.emulators.firehose import check_response
+
+    e = env()
+    batch = _event("firehose_golden_record.json")
+    golden = batch["records"][0]
+    duplicate = base64.b64encode(b'{"Tweet1": "My SSN is 548-95-6370", "Tweet1": "hello"}').decode()
+    batch["records"] = [
+        {k: v for k, v in golden.items() if k != "data"} | {"recordId": "missing"},
+        dict(golden, recordId="null", data=None),
+        dict(golden, recordId="number", data=12),
+        dict(golden, recordId="duplicate", data=duplicate),
+        golden,
+    ]
+    response = e.handler.handler(batch, LambdaContext())
+    ids = [r["recordId"] for r in batch["records"]]
+    assert [r["recordId"] for r in response["records"]] == ids
+    assert check_response(response, ids) is None  # Firehose accepts the whole answer
+    results = {r["recordId"]: r["result"] for r in response["records"]}
+    assert results == {"missing": "ProcessingFailed", "null": "ProcessingFailed", "number": "ProcessingFailed",
+                       "duplicate": "ProcessingFailed", golden["recordId"]: "Ok"}
+    assert _decoded(response["records"][-1]) == GOLDEN["expected"]
+    report = e.published()["PiiRedactionReport"][0]
+    assert_valid_event("PiiRedactionReport", report)
+    assert report["data"]["failure_reasons"] == {"no-data": 3, "duplicate-key": 1}

@@ -1,15 +1,47 @@
-"""Pydantic models of what the function publishes: the `data` of `PiiRedactionReport` and of
-`ComprehendUsage` (their JSON Schemas are in events/schemas/). Counts only, never contents."""
+"""What crosses the function's boundary: the Firehose record in (`InputRecord`), its answer out
+(`RecordOutcome`: Ok / Dropped / ProcessingFailed and why), and the pydantic models of the events it
+publishes, the `data` of `PiiRedactionReport` and of `ComprehendUsage` (JSON Schemas in
+events/schemas/). Counts only, never contents."""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Count = Field(ge=0)
+Result = Literal["Ok", "Dropped", "ProcessingFailed"]
+# Why a record was not redacted normally (logic/decoding.py: UNREADABLE, REFUSED; and "uninspected").
+FailureReason = Literal["no-data", "bad-base64", "too-large", "not-utf8", "not-json", "not-object",
+                        "duplicate-key", "not-a-number", "number-out-of-range", "inexact-number",
+                        "lone-surrogate", "too-deep", "uninspected"]
 
 
+# --- Firehose records in and out -----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class InputRecord:
+    """One Firehose record; `data` is None when the record had no `data` string (missing, null, other)."""
+
+    record_id: str
+    data: str | None
+
+
+@dataclass
+class RecordOutcome:
+    """The answer for one record (`data` base64) and what the report counts of it."""
+
+    record_id: str
+    result: Result
+    data: str
+    reason: str | None = None
+    reason_kind: str | None = None
+    masked_uninspected: bool = False
+    entities: Counter[str] = field(default_factory=Counter)
+
+
+# --- events out ----------------------------------------------------------------------------------
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -28,7 +60,7 @@ class PiiRedactionReport(_Strict):
     records: RecordCounts
     entities: dict[str, int]
     fields_inspected: int = Count
-    failure_reasons: dict[Literal["bad-base64", "too-large", "not-utf8", "not-json", "not-object", "uninspected"], int]
+    failure_reasons: dict[FailureReason, int]
 
 
 class ApiUsage(_Strict):

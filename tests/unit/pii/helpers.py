@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from local.emulators.pii_detect import PiiDetector
-from pii_redaction.planning import Span
-from pii_redaction.screening import Call, CallResult, InputRecord
+from pii_redaction.logic.planning import Span
+from pii_redaction.logic.ports import Call, CallResult
+from pii_redaction.models import InputRecord
 
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = json.loads((ROOT / "events" / "pii_redaction" / "golden_record.json").read_text())

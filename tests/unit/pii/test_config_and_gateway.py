@@ -9,9 +9,9 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from pii_redaction.adapters.comprehend import ComprehendGateway, RateLimiter
-from pii_redaction.config import RedactionSettings
-from pii_redaction.fields import Segment, parse_field_paths, select
-from pii_redaction.screening import Call
+from pii_redaction.logic.fields import Segment, parse_field_paths, select
+from pii_redaction.logic.ports import Call
+from pii_redaction.settings import RedactionSettings
 from pitwall_shared.settings import SettingsError, load_settings
 
 
@@ -23,7 +23,7 @@ def test_settings_parse_whitespace_tolerant_lists():
                                                                   ("items", "note")]
     assert s.pii_fields[3][0] == Segment("items", 1)
     assert s.pii_entity_types == {"EMAIL", "PHONE"} and s.pii_mask_style == "type" and s.pii_newline is False
-    assert s.pii_failure_policy == "mask-all" and s.pii_min_score == 0.5
+    assert s.pii_failure_policy == "mask-all" and s.pii_min_score == 0.0
 
 
 @pytest.mark.parametrize("variable,value", [
@@ -125,3 +125,15 @@ def test_no_call_starts_after_the_deadline():
     gateway, clock = _gateway(client, deadline=-1.0)
     [result] = gateway.run([Call("ContainsPiiEntities", "abc", "en")])
     assert result.error == "deadline" and client.calls == 0
+
+
+def test_select_walks_any_depth_without_recursion():
+    # Built in Python (no parser involved): far deeper than the recursion limit.
+    def deep() -> object:
+        value: object = "mail bob@example.com"
+        for _ in range(50_000):
+            value = [value]
+        return value
+
+    doc = {"a": {"b": deep()}, "c": [{"d": deep()}]}
+    assert [s.text for s in select(doc, parse_field_paths("a, c[*].d"))] == ["mail bob@example.com"] * 2

@@ -8,14 +8,11 @@ from dataclasses import replace
 
 import pytest
 
-from pii_redaction.fields import parse_field_paths
-from pii_redaction.screening import (
-    FIREHOSE_MAX_RECORD_BYTES,
-    MARKER_KEY,
-    InputRecord,
-    ScreeningOptions,
-    screen,
-)
+from pii_redaction.logic.batch import FIREHOSE_MAX_RECORD_BYTES, ScreeningOptions
+from pii_redaction.logic.fields import parse_field_paths
+from pii_redaction.logic.screening import screen
+from pii_redaction.logic.stages import MARKER_KEY
+from pii_redaction.models import InputRecord
 from tests.unit.pii.helpers import GOLDEN, InProcessComprehend, decode, encode, records
 
 GOLDEN_OPTIONS = ScreeningOptions(paths=parse_field_paths(GOLDEN["fields"]))

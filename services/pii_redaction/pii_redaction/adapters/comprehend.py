@@ -18,8 +18,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pii_redaction.planning import Span
-from pii_redaction.screening import Call, CallResult
+from pii_redaction.logic.planning import Span
+from pii_redaction.logic.ports import Call, CallResult
 
 RETRYABLE = frozenset({"ThrottlingException", "TooManyRequestsException", "InternalServerException",
                        "ServiceUnavailableException", "RequestTimeout"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pii_redaction.planning import Span
+from pii_redaction.logic.planning import Span
 
 
 def redact(text: str, spans: Sequence[Span], style: str = "mask", mask_character: str = "*") -> str:

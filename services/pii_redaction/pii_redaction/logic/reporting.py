@@ -3,12 +3,33 @@ a `BatchOutcome`: counts only, never contents."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
+from pii_redaction.logic.batch import BatchOutcome
 from pii_redaction.models import ComprehendUsage, PiiRedactionReport
-from pii_redaction.screening import BatchOutcome
 
 APIS = ("ContainsPiiEntities", "DetectPiiEntities")
+# At most this many latency samples per batch go into the metric blob (EMF takes 100 values).
+LATENCY_SAMPLES = 100
+
+
+class Metric(NamedTuple):
+    name: str
+    unit: str  # a CloudWatch unit name: "Count", "Milliseconds"
+    value: float
+
+
+def metric_figures(outcome: BatchOutcome, throttled: int) -> list[Metric]:
+    """The batch's metrics: records by result, entities by type, Comprehend units, failures, latencies."""
+    figures = [Metric(f"Records{result}", "Count", count) for result, count in outcome.results().items()]
+    figures.append(Metric("RecordsMaskedUninspected", "Count", sum(1 for r in outcome.records if r.masked_uninspected)))
+    figures += [Metric(f"Entities_{entity_type}", "Count", count) for entity_type, count in outcome.entities().items()]
+    for api, line in outcome.usage.items():
+        figures.append(Metric(f"ComprehendUnits_{api}", "Count", line.billed_units))
+        figures.append(Metric(f"ComprehendFailedCalls_{api}", "Count", line.failed_requests))
+        figures += [Metric("ComprehendLatency", "Milliseconds", latency) for latency in line.latencies_ms[:LATENCY_SAMPLES]]
+    figures.append(Metric("ComprehendThrottled", "Count", throttled))
+    return figures
 
 
 def report_data(outcome: BatchOutcome, *, delivery_stream: str, invocation_id: str) -> dict[str, Any]:

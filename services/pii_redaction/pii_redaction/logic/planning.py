@@ -7,6 +7,7 @@ except the request limit, which Comprehend applies to UTF-8 bytes.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,20 @@ class Pack:
 
     text: str
     pieces: tuple[tuple[Piece, int], ...]
+
+
+# A digit, an @, a URL, or a capitalised word inside a sentence (names, places): cheap signs that a
+# value may hold PII. Only used to order values for packing, never to skip one.
+_SENSITIVE_SIGNS = re.compile(r"[\d@]|https?:|www\.|(?<=[^.!?\s]\s)(?:[A-Z][a-z]|[A-Z]{2})")
+
+
+def looks_sensitive(text: str) -> bool:
+    """True when `text` shows a sign of possible PII.
+
+    >>> looks_sensitive("Thanks, all good."), looks_sensitive("Thanks, Maria."), looks_sensitive("I'm 42")
+    (False, True, True)
+    """
+    return _SENSITIVE_SIGNS.search(text) is not None
 
 
 def utf8_len(text: str) -> int:

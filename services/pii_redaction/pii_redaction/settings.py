@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from pii_redaction.fields import FieldPath, parse_field_paths
+from pii_redaction.logic.fields import FieldPath, parse_field_paths
 from pitwall_shared.settings import ServiceSettings
 
 # Comprehend's PII entity types (DetectPiiEntities API reference, PiiEntity.Type).
@@ -41,12 +41,17 @@ class RedactionSettings(ServiceSettings):
 
     pii_fields: Annotated[tuple[FieldPath, ...], NoDecode] = Field(min_length=1)
     pii_entity_types: Annotated[frozenset[str], NoDecode] = frozenset({"ALL"})
-    pii_min_score: float = Field(default=0.5, ge=0.0, le=1.0)
+    # Detected entities scoring below this stay in the clear. 0: every entity Comprehend returns is
+    # masked (what the AWS sample this function is modelled on does); raising it trades recall for precision.
+    pii_min_score: float = Field(default=0.0, ge=0.0, le=1.0)
     pii_mask_style: MaskStyle = "mask"
     pii_mask_character: str = Field(default="*", min_length=1, max_length=1)
     pii_language: Literal["en", "es"] = "en"
     pii_failure_policy: FailurePolicy = "mask-all"
     pii_newline: bool = True
+    # Records nested deeper than this are refused per the failure policy (the json module recurses
+    # once per level: 500 keeps it well under Python's 1,000-frame limit).
+    pii_max_depth: int = Field(default=128, ge=1, le=500)
     # Comprehend calls of one batch: at most this many in flight and this many started per second.
     pii_max_concurrency: int = Field(default=8, ge=1, le=64)
     pii_max_rps: float = Field(default=45.0, gt=0)

@@ -68,40 +68,47 @@ class Slot:
 
 
 def _leaves(container: Any, key: str | int, out: list[Slot]) -> None:
-    value = container[key]
-    if isinstance(value, str):
-        out.append(Slot(container, key, value, True))
-    elif isinstance(value, dict):
-        for child in value:
-            _leaves(value, child, out)
-    elif isinstance(value, list):
-        for index in range(len(value)):
-            _leaves(value, index, out)
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        out.append(Slot(container, key, json.dumps(value), False))
+    """Every scalar under `container[key]`, depth first in document order, without recursion."""
+    stack: list[tuple[Any, str | int]] = [(container, key)]
+    while stack:
+        parent, place = stack.pop()
+        value = parent[place]
+        if isinstance(value, str):
+            out.append(Slot(parent, place, value, True))
+        elif isinstance(value, dict):
+            stack.extend((value, child) for child in reversed(value))
+        elif isinstance(value, list):
+            stack.extend((value, index) for index in range(len(value) - 1, -1, -1))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out.append(Slot(parent, place, json.dumps(value), False))
 
 
-def _expand_arrays(container: Any, key: str | int, depth: int) -> Iterator[tuple[Any, str | int]]:
-    if depth == 0:
-        yield container, key
-        return
-    value = container[key]
-    if isinstance(value, list):
-        for index in range(len(value)):
-            yield from _expand_arrays(value, index, depth - 1)
+def _expand_arrays(container: Any, key: str | int, depth: int) -> list[tuple[Any, str | int]]:
+    """`container[key]` with `[*]` applied `depth` times: the elements, in order (non-lists drop out)."""
+    level: list[tuple[Any, str | int]] = [(container, key)]
+    for _ in range(depth):
+        level = [(value, index) for parent, place in level if isinstance(value := parent[place], list)
+                 for index in range(len(value))]
+    return level
 
 
-def _walk(node: Any, path: FieldPath) -> Iterator[tuple[Any, str | int]]:
-    segment, rest = path[0], path[1:]
-    if not isinstance(node, dict):
-        return
-    keys = list(node) if segment.key == WILDCARD else ([segment.key] if segment.key in node else [])
-    for key in keys:
-        for container, place in _expand_arrays(node, key, segment.arrays):
-            if rest:
-                yield from _walk(container[place], rest)
-            else:
-                yield container, place
+def _walk(record: Any, path: FieldPath) -> Iterator[tuple[Any, str | int]]:
+    """The places `path` reaches in `record`, in document order; an explicit stack, no recursion
+    (the stack holds nodes still to match against a segment, and places already matched)."""
+    stack: list[tuple[bool, Any, Any]] = [(False, record, 0)]
+    while stack:
+        matched, node, index = stack.pop()
+        if matched:
+            yield node, index
+            continue
+        if not isinstance(node, dict):
+            continue
+        segment = path[index]
+        keys = list(node) if segment.key == WILDCARD else ([segment.key] if segment.key in node else [])
+        found = [place for key in keys for place in _expand_arrays(node, key, segment.arrays)]
+        last = index + 1 == len(path)
+        stack.extend((True, container, place) if last else (False, container[place], index + 1)
+                     for container, place in reversed(found))
 
 
 def select(record: Any, paths: tuple[FieldPath, ...]) -> list[Slot]:

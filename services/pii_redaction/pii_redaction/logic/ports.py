@@ -1,0 +1,40 @@
+"""What screening asks of Comprehend: a `Call` per request, a `CallResult` per answer, and the
+`PiiService` port that runs a list of calls (adapters/comprehend.py is the AWS one; the tests answer
+in process with the emulator's detector)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from pii_redaction.logic.planning import Span
+
+Api = Literal["ContainsPiiEntities", "DetectPiiEntities"]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    api: Api
+    text: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """What one call returned: labels (Contains) or spans (Detect), or the error that ended it."""
+
+    labels: dict[str, float] | None = None
+    spans: tuple[Span, ...] | None = None
+    error: str | None = None
+    latency_ms: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class PiiService(Protocol):
+    def run(self, calls: Sequence[Call]) -> list[CallResult]:
+        """Run every call (concurrently, within the service's quotas); one result per call, in order."""
+        ...

@@ -1,0 +1,171 @@
+"""The stages of screening one batch, each a function, in the order `screening.screen` runs them:
+decode, select, segment and pack, contains, detect, mask, encode. Pure: Comprehend is reached only
+through the `PiiService` port.
+
+A value is one non-empty selected field of one record; `value_id` is its index in the batch's list.
+`uninspected` collects the values that Comprehend could not answer for (a failed call), whose records
+then fail closed in `mask`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pii_redaction.logic.batch import ApiUsage, ScreeningOptions
+from pii_redaction.logic.decoding import RecordError, b64encode, decode_record, refused, serialise
+from pii_redaction.logic.fields import Slot
+from pii_redaction.logic.fields import select as select_slots
+from pii_redaction.logic.masking import mask_whole, redact
+from pii_redaction.logic.planning import Pack, Piece, Span, looks_sensitive, merge, pack, segment, unpack
+from pii_redaction.logic.ports import Api, Call, CallResult, PiiService
+from pii_redaction.models import InputRecord, RecordOutcome
+from pitwall_shared import pricing
+
+MARKER_KEY = "_pii_redaction"
+MARKER_MASKED = "uninspected-fields-masked"
+
+
+@dataclass
+class Parsed:
+    """A record that decoded: its answer (filled in by the later stages), source and document."""
+
+    outcome: RecordOutcome
+    source: str  # the record's base64 data as received
+    document: Any
+    slots: list[Slot] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    record: Parsed
+    slot: Slot
+
+
+def decode(records: Sequence[InputRecord], options: ScreeningOptions) -> tuple[list[RecordOutcome], list[Parsed]]:
+    """1. Every record alone: a strict JSON document, or its answer now (never screened)."""
+    outcomes: list[RecordOutcome] = []
+    parsed: list[Parsed] = []
+    for record in records:
+        try:
+            document = decode_record(record.data, options.max_depth)
+        except RecordError as error:
+            outcomes.append(refused(record, error, options))
+            continue
+        outcomes.append(RecordOutcome(record.record_id, "Ok", ""))
+        parsed.append(Parsed(outcomes[-1], record.data or "", document))
+    return outcomes, parsed
+
+
+def select(parsed: Sequence[Parsed], options: ScreeningOptions) -> list[Value]:
+    """2. The configured fields' values of every record (empty ones are never sent)."""
+    values: list[Value] = []
+    for item in parsed:
+        item.slots = select_slots(item.document, options.paths)
+        values.extend(Value(item, slot) for slot in item.slots if slot.text)
+    return values
+
+
+def segment_and_pack(values: Sequence[Value], options: ScreeningOptions) -> list[Pack]:
+    """3. Each value one piece (overlapping segments when over the request limit), packed into
+    Contains requests. Values that look as if they could hold PII are packed together, the rest
+    together, so that a clean value rarely shares a flagged pack (and the Detect units that follow).
+    Every value is still sent; only the grouping changes, and results do not depend on it."""
+    sensitive: list[Piece] = []
+    plain: list[Piece] = []
+    for value_id, value in enumerate(values):
+        for offset, text in segment(value.slot.text, options.max_request_bytes, options.segment_overlap_bytes):
+            piece = Piece(value_id, offset, text)
+            (sensitive if looks_sensitive(text) else plain).append(piece)
+    return [*pack(sensitive, options.contains_pack_chars, options.max_request_bytes),
+            *pack(plain, options.contains_pack_chars, options.max_request_bytes)]
+
+
+def contains(packs: Sequence[Pack], service: PiiService, options: ScreeningOptions,
+             usage: dict[str, ApiUsage], uninspected: set[int]) -> list[Piece]:
+    """4. ContainsPiiEntities on every pack; the pieces of packs with any label go on to Detect."""
+    results = _run(service, "ContainsPiiEntities", packs, options, usage)
+    flagged: list[Piece] = []
+    for pack_, result in zip(packs, results, strict=True):
+        if not result.ok:
+            uninspected.update(piece.value_id for piece, _ in pack_.pieces)
+        elif result.labels:
+            # Any label, whatever its type or score: Contains only decides what Detect looks at.
+            flagged.extend(piece for piece, _ in pack_.pieces)
+    return flagged
+
+
+def detect(flagged: Sequence[Piece], service: PiiService, options: ScreeningOptions,
+           usage: dict[str, ApiUsage], uninspected: set[int]) -> dict[int, list[Span]]:
+    """5. DetectPiiEntities on the flagged pieces, packed again; the wanted spans by value, in each
+    value's own offsets."""
+    packs = pack(flagged, options.detect_pack_chars, options.max_request_bytes)
+    results = _run(service, "DetectPiiEntities", packs, options, usage)
+    spans: dict[int, list[Span]] = {}
+    for pack_, result in zip(packs, results, strict=True):
+        if not result.ok:
+            uninspected.update(piece.value_id for piece, _ in pack_.pieces)
+            continue
+        wanted = [s for s in result.spans or () if options.wants(s.type) and s.score >= options.min_score]
+        for piece, span in unpack(pack_, wanted):
+            spans.setdefault(piece.value_id, []).append(span)
+    return spans
+
+
+def mask(values: Sequence[Value], spans: dict[int, list[Span]], uninspected: set[int],
+         options: ScreeningOptions) -> None:
+    """6. Masks where entities were found; a record with any uninspected value fails closed whole."""
+    failed = {id(values[value_id].record): values[value_id].record for value_id in uninspected}
+    for value_id, value in enumerate(values):
+        if id(value.record) in failed:
+            continue
+        merged = merge(spans.get(value_id, ()))
+        if merged:
+            value.slot.write(redact(value.slot.text, merged, options.mask_style, options.mask_character))
+            value.record.outcome.entities.update(s.type for s in merged)
+    for item in failed.values():
+        _fail_closed(item, options)
+
+
+def encode(parsed: Sequence[Parsed], options: ScreeningOptions) -> None:
+    """7. Every record still Ok is written from its parsed document, changed or not: the output is
+    what was inspected, never the bytes that came in."""
+    for item in parsed:
+        if item.outcome.result == "Ok":
+            item.outcome.data = b64encode(serialise(item.document, options.newline))
+
+
+def _run(service: PiiService, api: Api, packs: Sequence[Pack], options: ScreeningOptions,
+         usage: dict[str, ApiUsage]) -> list[CallResult]:
+    calls = [Call(api, p.text, options.language) for p in packs]
+    results = service.run(calls) if calls else []
+    for call, result in zip(calls, results, strict=True):
+        line = usage.setdefault(call.api, ApiUsage())
+        if result.ok:
+            # Comprehend bills answered requests: 100-character units, 3-unit minimum (shared pricing).
+            line.requests += 1
+            line.characters += len(call.text)
+            line.billed_units += pricing.pii_units(len(call.text))
+        else:
+            line.failed_requests += 1
+        if result.latency_ms is not None:
+            line.latencies_ms.append(result.latency_ms)
+    return results
+
+
+def _fail_closed(item: Parsed, options: ScreeningOptions) -> None:
+    outcome = item.outcome
+    outcome.reason, outcome.reason_kind = "fields could not be inspected", "uninspected"
+    outcome.entities.clear()
+    if options.failure_policy == "drop":
+        outcome.result, outcome.data = "Dropped", ""
+    elif options.failure_policy == "fail":
+        # The record as it came (Firehose writes its source under the error prefix either way).
+        outcome.result, outcome.data = "ProcessingFailed", item.source
+    else:
+        for slot in item.slots:
+            if slot.text:
+                slot.write(mask_whole(slot.text, options.mask_style, options.mask_character))
+        item.document[MARKER_KEY] = MARKER_MASKED
+        outcome.masked_uninspected = True
