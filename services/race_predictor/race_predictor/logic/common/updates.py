@@ -2,23 +2,23 @@
 
 `update_with_retries` reads the item, runs a pure `mutate`, and writes back only if nobody wrote in
 between; on a conflict it re-reads and re-runs `mutate` (with jittered back-off), so two concurrent
-calls never lose each other's update. Events to publish are kept in the item's `outbox` and are
-sent by `publish_outbox`, which claims each in the ledger first: a retried or duplicated request
-finds them claimed or published and sends nothing twice. Event ids are deterministic, so even
-the one unavoidable window (a call that dies after `PutEvents` and before marking the entry
-published, whose claim then goes stale) yields a duplicate that consumers can drop by id.
+calls never lose each other's update. Events to publish are kept in the item's `outbox`, added
+by the same write that records them as made, and are sent by `OutboxPublisher` (how it sends each
+once, with one ledger write per event and no extra state write, is in its docstring); the scheduled
+sweeper (`sweeper.py`) sends what a failed or dead call left behind.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pitwall_shared.events import Event
-from race_predictor.logic.ports import PublishLedger, StateStore, Stored, VersionConflict
+from race_predictor.logic.ports import STALE_CLAIM_S, PublishLedger, StateStore, Stored, VersionConflict
 
 R = TypeVar("R")
 MAX_ATTEMPTS = 8
@@ -67,19 +67,31 @@ def update_with_retries(
 
 @dataclass(frozen=True)
 class OutboxEntry:
-    """One event waiting in an item's outbox: `entry` is its ledger key inside the item."""
+    """One event waiting in an item's outbox: `entry` is its ledger key inside the item.
+
+    `created_at` is when the call that made it wrote it (its claim: see `OutboxPublisher`); `keep`
+    is a record the ledger keeps with the entry once published (a closed F1 battle, for the views).
+    """
 
     entry: str
     detail_type: str
     event_id: str
     data: dict[str, Any]
+    created_at: float = 0.0
+    keep: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"entry": self.entry, "detail_type": self.detail_type, "event_id": self.event_id, "data": self.data}
+        raw = {"entry": self.entry, "detail_type": self.detail_type, "event_id": self.event_id, "data": self.data,
+               "at": self.created_at}
+        if self.keep is not None:
+            raw["keep"] = self.keep
+        return raw
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> OutboxEntry:
-        return cls(raw["entry"], raw["detail_type"], raw["event_id"], raw["data"])
+        # An entry written before `at` existed counts as old: whoever sees it may claim it.
+        return cls(raw["entry"], raw["detail_type"], raw["event_id"], raw["data"], float(raw.get("at", 0.0)),
+                   raw.get("keep"))
 
 
 @dataclass(frozen=True)
@@ -88,36 +100,95 @@ class PublishOutcome:
     done: list[str]  # entries now known published (by this call or another)
 
 
-def publish_outbox(
-    ledger: PublishLedger,
-    publisher: Any,
-    key: str,
-    outbox: Sequence[OutboxEntry],
-    *,
-    correlation_id: str | None = None,
-    expires_at: int | None = None,
-    now: Callable[[], float] = time.time,
-) -> PublishOutcome:
-    """Claim, publish and mark each outbox entry; entries another call owns are left alone.
+@dataclass(frozen=True)
+class OutboxLook:
+    """What the ledger says of an outbox's entries: published ones, and claims with their time."""
 
-    Raises the publisher's error after releasing nothing: the claims go stale and a later call
-    (the feed's retry) publishes them.
+    published: frozenset[str]
+    claimed_at: dict[str, float]
+
+    def remaining(self, outbox: Sequence[OutboxEntry]) -> list[OutboxEntry]:
+        return [item for item in outbox if item.entry not in self.published]
+
+
+KNOWN_KEYS = 256  # races / games whose published entries a process remembers
+
+
+@dataclass
+class OutboxPublisher:
+    """Publishes an item's outbox once, with one ledger write per event and no second state write.
+
+    The conditional state write that adds an entry is its first claim: the call that made it sends
+    it straight away (no ledger claim) and then marks it published in the ledger (one batch write
+    for the call). Every later reader of the item asks the ledger about the entries it finds (one
+    batch read, skipped for entries this process saw published) and, in its own state write, drops
+    the published ones: the outbox is cleared by the next write, never by a write of its own. An
+    entry nobody marked within `STALE_CLAIM_S` of its creation or claim (its publish failed, or its
+    caller died) is claimed in the ledger (conditional put: one taker) by whoever finds it, a later
+    call or the scheduled sweeper, and sent. Event ids are deterministic: the one window left (death
+    after PutEvents, before marking) gives a duplicate a consumer drops by id.
     """
-    claimed: list[OutboxEntry] = []
-    done: list[str] = []
-    for item in outbox:
-        status = ledger.claim(key, item.entry, now())
-        if status == "claimed":
-            claimed.append(item)
-        elif status == "published":
-            done.append(item.entry)
-    if not claimed:
-        return PublishOutcome([], done)
-    details = publisher.publish_many(
-        [Event(item.detail_type, item.data, event_id=item.event_id, correlation_id=correlation_id)
-         for item in claimed]
-    )
-    for item in claimed:
-        ledger.mark_published(key, item.entry, expires_at)
-        done.append(item.entry)
-    return PublishOutcome(list(details), done)
+
+    ledger: PublishLedger
+    publisher: Any
+    now: Callable[[], float] = time.time
+    known: OrderedDict[str, set[str]] = field(default_factory=OrderedDict)
+
+    def look(self, key: str, outbox: Sequence[OutboxEntry]) -> OutboxLook:
+        """The ledger's view of `outbox` (one batch read of the entries not known published here)."""
+        known = self.known.get(key, set())
+        unknown = [item.entry for item in outbox if item.entry not in known]
+        statuses = self.ledger.statuses(key, unknown) if unknown else {}
+        published = {item.entry for item in outbox if item.entry in known}
+        published |= {entry for entry, (status, _) in statuses.items() if status == "published"}
+        claimed = {entry: at for entry, (status, at) in statuses.items() if status == "claimed"}
+        if key in self.known:  # what this process remembers shrinks with the outbox
+            self.known[key] = known & {item.entry for item in outbox}
+        return OutboxLook(frozenset(published), claimed)
+
+    def send(self, key: str, outbox: Sequence[OutboxEntry], look: OutboxLook, *, created: Iterable[str] = (),
+             correlation_id: str | None = None, expires_at: int | None = None) -> PublishOutcome:
+        """Publish what this caller may: the entries it `created`, and the others nobody published
+        or claimed within STALE_CLAIM_S (after claiming them). Raises the publisher's error once the
+        entries that did go out are marked; the rest wait for a later call or the sweeper."""
+        mine = set(created)
+        now = self.now()
+        to_send: list[OutboxEntry] = []
+        done = [item.entry for item in outbox if item.entry in look.published]
+        for item in outbox:
+            if item.entry in look.published:
+                continue
+            if item.entry in mine:
+                to_send.append(item)
+                continue
+            since = look.claimed_at.get(item.entry, item.created_at)
+            if now - since < STALE_CLAIM_S:
+                continue  # its creator or claimer is still within its time: not ours
+            status = self.ledger.claim(key, item.entry, now)
+            if status == "claimed":
+                to_send.append(item)
+            elif status == "published":
+                done.append(item.entry)
+        if not to_send:
+            return PublishOutcome([], done)
+        events = [Event(item.detail_type, item.data, event_id=item.event_id, correlation_id=correlation_id)
+                  for item in to_send]
+        try:
+            details = list(self.publisher.publish_many(events))
+        except Exception as error:
+            failed = {event_id for event_id, _ in getattr(error, "failed", None) or []}
+            if failed:  # a partial failure (PublishError): mark the entries that went through
+                sent = [item for item in to_send if item.event_id not in failed]
+                self._mark(key, sent, expires_at)
+            raise
+        self._mark(key, to_send, expires_at)
+        return PublishOutcome(details, done + [item.entry for item in to_send])
+
+    def _mark(self, key: str, sent: Sequence[OutboxEntry], expires_at: int | None) -> None:
+        if not sent:
+            return
+        self.ledger.mark_published_many(key, [(item.entry, item.keep) for item in sent], expires_at)
+        self.known.setdefault(key, set()).update(item.entry for item in sent)
+        self.known.move_to_end(key)
+        while len(self.known) > KNOWN_KEYS:
+            self.known.popitem(last=False)
