@@ -3,14 +3,23 @@
 `update_with_retries` reads the item, runs a pure `mutate`, and writes back only if nobody wrote in
 between; on a conflict it re-reads and re-runs `mutate` (with jittered back-off), so two concurrent
 calls never lose each other's update. Events to publish are kept in the item's `outbox`, added
-by the same write that records them as made, and are sent by `OutboxPublisher` (how it sends each
-once, with one ledger write per event and no extra state write, is in its docstring); the scheduled
-sweeper (`sweeper.py`) sends what a failed or dead call left behind.
+by the same write that records them as made. Two ways to send them once:
+
+- `publish_outbox` (NHL): claims each entry in the ledger, publishes, marks it published; the
+  caller then drops the published entries from the outbox with a second write.
+- `OutboxPublisher` (F1, issue 17): the state write that adds an entry is its claim; the caller
+  sends it and marks it in the ledger (one batch write), and the next state write drops it, so a
+  call writes its state once (its docstring has the details).
+
+Event ids are deterministic, so the one unavoidable window (a call that dies after `PutEvents` and
+before marking the entry published, whose claim then goes stale) yields a duplicate that consumers
+can drop by id.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -100,6 +109,41 @@ class PublishOutcome:
     done: list[str]  # entries now known published (by this call or another)
 
 
+def publish_outbox(
+    ledger: PublishLedger,
+    publisher: Any,
+    key: str,
+    outbox: Sequence[OutboxEntry],
+    *,
+    correlation_id: str | None = None,
+    expires_at: int | None = None,
+    now: Callable[[], float] = time.time,
+) -> PublishOutcome:
+    """Claim, publish and mark each outbox entry; entries another call owns are left alone.
+
+    Raises the publisher's error after releasing nothing: the claims go stale and a later call
+    (the feed's retry) publishes them.
+    """
+    claimed: list[OutboxEntry] = []
+    done: list[str] = []
+    for item in outbox:
+        status = ledger.claim(key, item.entry, now())
+        if status == "claimed":
+            claimed.append(item)
+        elif status == "published":
+            done.append(item.entry)
+    if not claimed:
+        return PublishOutcome([], done)
+    details = publisher.publish_many(
+        [Event(item.detail_type, item.data, event_id=item.event_id, correlation_id=correlation_id)
+         for item in claimed]
+    )
+    for item in claimed:
+        ledger.mark_published(key, item.entry, expires_at)
+        done.append(item.entry)
+    return PublishOutcome(list(details), done)
+
+
 @dataclass(frozen=True)
 class OutboxLook:
     """What the ledger says of an outbox's entries: published ones, and claims with their time."""
@@ -124,33 +168,40 @@ class OutboxPublisher:
     batch read, skipped for entries this process saw published) and, in its own state write, drops
     the published ones: the outbox is cleared by the next write, never by a write of its own. An
     entry nobody marked within `STALE_CLAIM_S` of its creation or claim (its publish failed, or its
-    caller died) is claimed in the ledger (conditional put: one taker) by whoever finds it, a later
-    call or the scheduled sweeper, and sent. Event ids are deterministic: the one window left (death
+    caller died) is claimed in the ledger (conditional put: one taker) by the next call that finds
+    it, and sent. Event ids are deterministic: the one window left (death
     after PutEvents, before marking) gives a duplicate a consumer drops by id.
     """
 
     ledger: PublishLedger
     publisher: Any
     now: Callable[[], float] = time.time
+    # entries this process saw published, per key (a few races' worth; calls may run in threads)
     known: OrderedDict[str, set[str]] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def look(self, key: str, outbox: Sequence[OutboxEntry]) -> OutboxLook:
         """The ledger's view of `outbox` (one batch read of the entries not known published here)."""
-        known = self.known.get(key, set())
+        with self._lock:
+            known = set(self.known.get(key, ()))
         unknown = [item.entry for item in outbox if item.entry not in known]
         statuses = self.ledger.statuses(key, unknown) if unknown else {}
         published = {item.entry for item in outbox if item.entry in known}
         published |= {entry for entry, (status, _) in statuses.items() if status == "published"}
         claimed = {entry: at for entry, (status, at) in statuses.items() if status == "claimed"}
-        if key in self.known:  # what this process remembers shrinks with the outbox
-            self.known[key] = known & {item.entry for item in outbox}
         return OutboxLook(frozenset(published), claimed)
+
+    def forget(self, key: str, outbox: Sequence[OutboxEntry]) -> None:
+        """What this process remembers of `key` shrinks to the entries still in its outbox."""
+        with self._lock:
+            if key in self.known:
+                self.known[key] &= {item.entry for item in outbox}
 
     def send(self, key: str, outbox: Sequence[OutboxEntry], look: OutboxLook, *, created: Iterable[str] = (),
              correlation_id: str | None = None, expires_at: int | None = None) -> PublishOutcome:
         """Publish what this caller may: the entries it `created`, and the others nobody published
         or claimed within STALE_CLAIM_S (after claiming them). Raises the publisher's error once the
-        entries that did go out are marked; the rest wait for a later call or the sweeper."""
+        entries that did go out are marked; the rest wait for a later call."""
         mine = set(created)
         now = self.now()
         to_send: list[OutboxEntry] = []
@@ -188,7 +239,8 @@ class OutboxPublisher:
         if not sent:
             return
         self.ledger.mark_published_many(key, [(item.entry, item.keep) for item in sent], expires_at)
-        self.known.setdefault(key, set()).update(item.entry for item in sent)
-        self.known.move_to_end(key)
-        while len(self.known) > KNOWN_KEYS:
-            self.known.popitem(last=False)
+        with self._lock:
+            self.known.setdefault(key, set()).update(item.entry for item in sent)
+            self.known.move_to_end(key)
+            while len(self.known) > KNOWN_KEYS:
+                self.known.popitem(last=False)

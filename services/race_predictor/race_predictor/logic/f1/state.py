@@ -5,8 +5,8 @@ the same key, the one with the higher `seq` wins, whatever order they arrived in
 applied is a duplicate and changes nothing. Battles are derived from the facts (`battles.py`), so
 the same messages in any order give the same state and the same battles.
 
-The service keeps a bounded window of these facts (`window`, `prune`): each driver's last laps, and
-for a car in an open battle its laps back to three before the battle opened, so that a state item
+The service keeps a bounded window of these facts (`window`, `prune`): each driver's last `window`
+laps, and for a car in an open battle its laps back to three before the battle opened, so that a state item
 costs the same at lap 60 as at lap 5; the pit stops (a few per car), the race's last track status
 and the applied seqs (as ranges) are kept whole. A lap fact older than its driver's window when it
 arrives only counts as applied. Training (`ml/f1/dataset.py`) keeps every fact (`window=None`).
@@ -181,7 +181,7 @@ class RaceState:
         if self.window is None:
             return 0
         by_lap = self.laps.get(driver)
-        floor = max(by_lap) - self.window if by_lap else 0
+        floor = max(by_lap) - self.window + 1 if by_lap else 0
         return max(0, min(floor, self.hold.get(driver, floor)))
 
     # ---- serialisation (compact: the item is read and written on every call) -------------------
