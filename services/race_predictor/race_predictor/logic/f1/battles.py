@@ -136,15 +136,18 @@ def parse_battle_id(battle_id: str) -> tuple[int, str, str]:
     return int(lap[1:]), ahead, behind
 
 
-def holds(battles: list[Battle]) -> dict[str, int]:
-    """Per driver, the lowest lap an open battle of his still reads (three laps before it opened:
-    the pace feature), for the state's window."""
-    held: dict[str, int] = {}
+def holds(battles: list[Battle], rules: BattleRules = BattleRules()) -> dict[str, list[tuple[int, int]]]:
+    """Per driver, the laps his open battles can still read, for the state's window: from three laps
+    before the opening (the pace feature) to the last a battle settles on (q + 1 <= p + window + 1).
+    Bounded even for a battle that never settles (a car that retired keeps it open to the flag)."""
+    held: dict[str, list[tuple[int, int]]] = {}
     for battle in battles:
         if battle.status == "open":
+            span = (battle.opened_lap - 3, battle.opened_lap + rules.window_laps + 1)
             for driver in (battle.ahead, battle.behind):
-                held[driver] = min(held.get(driver, battle.opened_lap - 3), battle.opened_lap - 3)
-    return held
+                if span not in held.setdefault(driver, []):
+                    held[driver].append(span)
+    return {driver: sorted(spans) for driver, spans in sorted(held.items())}
 
 
 def forget_closed(state: RaceState) -> None:

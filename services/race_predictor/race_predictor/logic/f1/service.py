@@ -153,7 +153,7 @@ def advance(race_id: str, state: RaceState, predictor: PitBattlePredictor, rules
     battles = derive_battles(state, rules)
     entries = predict_new(race_id, state, battles, predictor, rules, now)
     entries += announce_outcomes(race_id, state, battles, now)
-    state.hold = holds([battle for battle in battles if battle.battle_id not in state.closed])
+    state.hold = holds([battle for battle in battles if battle.battle_id not in state.closed], rules)
     prune(state)
     forget_closed(state)
     return entries

@@ -15,7 +15,7 @@ arrives only counts as applied. Training (`ml/f1/dataset.py`) keeps every fact (
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,10 +146,10 @@ class RaceState:
     predictions: dict[str, dict[str, Any]] = field(default_factory=dict)
     predicted: set[str] = field(default_factory=set)
     # The service's window (not serialised; None keeps every fact): laps kept behind each driver's
-    # latest, `hold` = the lowest lap kept per driver for the open battles he is in, and the battles
-    # already closed (announced) whose opening laps the window still holds.
+    # latest, `hold` = per driver, the lap ranges [first, last] his open battles read (kept whatever
+    # his latest lap), and the battles already closed (announced) the window can still derive.
     window: int | None = field(default=None, compare=False)
-    hold: dict[str, int] = field(default_factory=dict)
+    hold: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     closed: set[str] = field(default_factory=set)
 
     # ---- queries used by battles, features and views -------------------------------------------
@@ -176,13 +176,19 @@ class RaceState:
     def ended(self) -> bool:
         return self.ended_seq is not None
 
-    def lap_floor(self, driver: str) -> int:
-        """Lowest lap of `driver` the window keeps (0 = all)."""
+    def keeper(self) -> Callable[[str, int], bool]:
+        """`keeps(driver, lap)`: whether the window keeps that lap, as of now (a snapshot: the
+        latest laps and holds do not move while a batch is applied)."""
         if self.window is None:
-            return 0
-        by_lap = self.laps.get(driver)
-        floor = max(by_lap) - self.window + 1 if by_lap else 0
-        return max(0, min(floor, self.hold.get(driver, floor)))
+            return lambda driver, lap: True
+        window = self.window
+        floors = {driver: max(by_lap) - window + 1 for driver, by_lap in self.laps.items() if by_lap}
+        held = {driver: list(ranges) for driver, ranges in self.hold.items()}
+
+        def keeps(driver: str, lap: int) -> bool:
+            return lap >= floors.get(driver, 0) or any(first <= lap <= last for first, last in held.get(driver, ()))
+
+        return keeps
 
     # ---- serialisation (compact: the item is read and written on every call) -------------------
     def to_json(self) -> dict[str, Any]:
@@ -202,7 +208,7 @@ class RaceState:
             "applied_seqs": self.applied_seqs.to_json(),
             "predictions": self.predictions,
             "predicted": sorted(self.predicted),
-            "hold": self.hold,
+            "hold": {d: [list(r) for r in ranges] for d, ranges in self.hold.items()},
             "closed": sorted(self.closed),
         }
 
@@ -226,7 +232,8 @@ class RaceState:
             predictions=dict(raw.get("predictions", {})),
             predicted=set(raw.get("predicted", [])),
             window=window,
-            hold={d: int(n) for d, n in raw.get("hold", {}).items()},
+            hold={d: [(int(r[0]), int(r[1])) for r in ranges] for d, ranges in raw.get("hold", {}).items()
+                  if isinstance(ranges, list)},
             closed=set(raw.get("closed", [])),
         )
 
@@ -235,11 +242,11 @@ def _newer(current: Any, seq: int) -> bool:
     return current is None or seq > current.seq
 
 
-def apply_message(state: RaceState, message: Any, floors: dict[str, int] | None = None) -> bool:
+def apply_message(state: RaceState, message: Any, keeps: Callable[[str, int], bool] | None = None) -> bool:
     """Apply one validated message in place; return False if its `seq` was already applied.
 
-    `floors` (driver -> lowest lap the window keeps, taken before the batch) drops lap facts that
-    arrive behind the window; None keeps every fact (no window) or reads the floor now."""
+    `keeps` (the window as it was before the batch, `RaceState.keeper`) drops lap facts that arrive
+    behind it; None reads the window now (every fact without one)."""
     if message.seq in state.applied_seqs:
         return False
     state.applied_seqs.add(message.seq)
@@ -249,8 +256,7 @@ def apply_message(state: RaceState, message: Any, floors: dict[str, int] | None 
                 state.info = RaceInfo(message.seq, message.season, message.round, message.circuit,
                                       message.total_laps, {d.driver: d.team for d in message.drivers})
         case LapCompleted():
-            floor = floors.get(message.driver, 0) if floors is not None else state.lap_floor(message.driver)
-            if message.lap < floor:
+            if not (keeps or state.keeper())(message.driver, message.lap):
                 return True  # behind the window: counted as applied, too late to change a battle
             by_lap = state.laps.setdefault(message.driver, {})
             if _newer(by_lap.get(message.lap), message.seq):
@@ -278,9 +284,9 @@ def apply_messages(state: RaceState, messages: list[Any]) -> tuple[list[int], li
     result easier to read: the facts do not depend on the order."""
     accepted: list[int] = []
     duplicates: list[int] = []
-    floors = {driver: state.lap_floor(driver) for driver in state.laps}
+    keeps = state.keeper()
     for message in sorted(messages, key=lambda m: m.seq):
-        (accepted if apply_message(state, message, floors) else duplicates).append(message.seq)
+        (accepted if apply_message(state, message, keeps) else duplicates).append(message.seq)
     return accepted, duplicates
 
 
@@ -288,16 +294,18 @@ TRACK_MARGIN_LAPS = 10  # track statuses kept behind the leader's lap (lapped ca
 
 
 def prune(state: RaceState) -> None:
-    """Drop the facts the window no longer needs (nothing without a window): each driver's laps
-    below `lap_floor`, track statuses of laps well behind the leader and the open battles."""
+    """Drop the facts the window no longer keeps (nothing without a window): each driver's laps
+    neither among his last `window` nor held by an open battle, and the track statuses of laps
+    more than TRACK_MARGIN_LAPS behind the leader that no open battle reads."""
     if state.window is None:
         return
+    keeps = state.keeper()
     for driver, by_lap in state.laps.items():
-        floor = state.lap_floor(driver)
-        for lap in [n for n in by_lap if n < floor]:
+        for lap in [n for n in by_lap if not keeps(driver, n)]:
             del by_lap[lap]
-    track_floor = min([state.last_lap() - TRACK_MARGIN_LAPS, *state.hold.values()])
-    for lap in [n for n in state.track if n < track_floor]:
+    held = [r for ranges in state.hold.values() for r in ranges]
+    track_floor = state.last_lap() - TRACK_MARGIN_LAPS
+    for lap in [n for n in state.track if n < track_floor and not any(a <= n <= b for a, b in held)]:
         del state.track[lap]
 
 
