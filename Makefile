@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: run test lint typecheck bench install browser lock clean checkov-venv checkov soak package artifact-check sam-venv
+.PHONY: run test fuzz lint typecheck bench install browser lock clean checkov-venv checkov soak package artifact-check sam-venv
 
 # Recreated when the pinned set changes; pip reuses what is already there.
 $(STAMP): requirements/dev.in requirements/constraints.txt
@@ -24,7 +24,7 @@ run: install
 test: install browser checkov-venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy shared local services
-	PYTHONPATH=shared:services/cost_calculator:services/human_review:services/pii_redaction:services/race_predictor $(BIN)/lint-imports --no-cache
+	PYTHONPATH=.:shared:services/cost_calculator:services/human_review:services/pii_redaction:services/race_predictor $(BIN)/lint-imports --no-cache
 	$(BIN)/python -m local.artifact check
 	@$(BIN)/python -m pytest $(ARGS); status=$$?; \
 	if [ ! -x $(CHROMIUM) ]; then \
@@ -33,6 +33,13 @@ test: install browser checkov-venv
 	  if [ "$$ALLOW_NO_BROWSER" = 1 ]; then echo "make test: ALLOW_NO_BROWSER=1, so this run passes without them"; \
 	  else echo "make test: FAILED for want of a browser (install chromium, or set ALLOW_NO_BROWSER=1 to accept)"; exit 1; fi; \
 	fi; exit $$status
+
+## fuzz: every in-process property test with the deep Hypothesis profile (random, FUZZ_SCALE=20 times the
+##       examples of `make test`); failures are kept in tests/fuzz/hypothesis-db/ (commit them, and copy each
+##       into its test as an @example); prints the examples tried per property
+fuzz: install
+	$(BIN)/python -m pytest -m "hypothesis and not system and not browser" --hypothesis-profile=fuzz \
+	  --hypothesis-show-statistics -q $(ARGS)
 
 ## package: build the deployable artifact (.aws-sam/build, arm64 + python3.11 as template.yaml says); then `sam deploy`
 package: install

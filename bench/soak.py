@@ -29,6 +29,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "shared"), str(ROOT / "services" / "race_p
 from local.cloud import LocalCloud  # noqa: E402
 from ml.nhl.simulator import simulate_game  # noqa: E402
 from ml.pii_eval.stream import record_bytes, records  # noqa: E402
+from pitwall_shared.jsonlines import split_lines  # noqa: E402
 
 # A worker may grow by this much over the run (allocator arenas, caches that fill once); a leak of
 # even a few hundred bytes per record would pass it within the run's hundreds of thousands of records.
@@ -156,7 +157,7 @@ def _redacted_lines(cloud: LocalCloud) -> int:
     s3, bucket, count = cloud.client("s3"), cloud.physical_id("PiiRedactedBucket"), 0
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="redacted/"):
         for item in page.get("Contents", []):
-            count += len(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().splitlines())
+            count += len(split_lines(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()))
     return count
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from local.dashboard.state import DashboardState, apply_event
+from pitwall_shared.jsonlines import split_lines
 
 log = logging.getLogger("pitwall.local")
 QUEUE_NAME = "pitwall-local-dashboard"
@@ -107,7 +108,7 @@ class DashboardFeed:
     def _read_redacted_sample(self, key: str) -> None:
         try:
             body = self.s3.get_object(Bucket=self.redacted_bucket, Key=key)["Body"].read()
-            first = body.decode("utf-8").splitlines()[0]
+            first = split_lines(body.decode("utf-8"))[0]
             self.state.pii["sample"] = json.loads(first)
             self.state.pii["sample_key"] = key
         except Exception:  # noqa: BLE001 - a missing sample leaves the panel's other figures intact
@@ -119,7 +120,7 @@ class DashboardFeed:
             return
         bucket, _, key = uri[5:].partition("/")
         try:
-            line = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().splitlines()[0]
+            line = split_lines(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode())[0]
         except Exception:  # noqa: BLE001
             return
         for loop in self.state.review["completed"]:

@@ -10,6 +10,7 @@ import urllib.request
 from typing import Any
 
 from ml.pii_eval.stream import record_bytes, records
+from pitwall_shared.jsonlines import loads_lines
 
 GOLDEN_PATH = "events/pii_redaction/golden_record.json"
 STREAM_RECORDS = 200
@@ -58,12 +59,10 @@ def run_demo(cloud: Any, options: Any = None) -> dict[str, Any]:
     # Deliver now rather than wait out the buffering interval, as a test would.
     _flush(cloud, stream)
 
-    redacted = [json.loads(line) for body in _objects(s3, redacted_bucket, "redacted/")
-                for line in body.decode().splitlines() if line.strip()]
+    redacted = [line for body in _objects(s3, redacted_bucket, "redacted/") for line in loads_lines(body.decode())]
     raw_lines = sum(body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
                     for body in _objects(s3, raw_bucket, "raw/"))
-    errors = [json.loads(line) for body in _objects(s3, redacted_bucket, "errors/")
-              for line in body.decode().splitlines() if line.strip()]
+    errors = [line for body in _objects(s3, redacted_bucket, "errors/") for line in loads_lines(body.decode())]
     if bar:
         bar.processed(len(redacted))
     golden_out = next((r for r in redacted if r.get("User") == golden["record"]["User"]), None)

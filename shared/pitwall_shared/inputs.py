@@ -161,6 +161,12 @@ def read_json(raw: bytes | str | None, *, what: str = "body", parse_float: Calla
             raise _refuse(what, "a number has more precision than a double holds", "inexact_number")
         return value
 
+    if isinstance(raw, bytes | bytearray):
+        # json.loads would guess UTF-16 or UTF-32 from the bytes; JSON between systems is UTF-8 (RFC 8259 §8.1).
+        try:
+            raw = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
+            raise _refuse(what, "not valid JSON (not UTF-8)", "not_utf8") from None
     try:
         value = json.loads(raw, object_pairs_hook=pairs, parse_constant=constant, parse_float=parse_float or finite)
     except BadInput:

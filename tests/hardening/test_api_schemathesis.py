@@ -12,12 +12,14 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from tests.hypothesis_profiles import examples
+
 pytestmark = pytest.mark.system
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "openapi"
 COST = schemathesis.openapi.from_path(DOCS / "cost_calculator.yaml")
 RACE = schemathesis.openapi.from_path(DOCS / "race_predictor.yaml")
-EXAMPLES = settings(max_examples=25, deadline=None,
+EXAMPLES = settings(max_examples=examples(25), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                            HealthCheck.function_scoped_fixture])
 

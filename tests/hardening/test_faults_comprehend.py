@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from ml.pii_eval.stream import record_bytes, records
+from pitwall_shared.jsonlines import split_lines
 
 pytestmark = pytest.mark.system
 
@@ -49,7 +50,7 @@ def _lines(cloud, bucket: str, prefix: str) -> list[bytes]:
     out = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
-            out += s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().splitlines()
+            out += split_lines(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
             s3.delete_object(Bucket=bucket, Key=item["Key"])
     return out
 

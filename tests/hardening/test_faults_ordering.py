@@ -31,6 +31,7 @@ from race_predictor.logic.nhl.stats import InMemoryPlayerStats
 from race_predictor.logic.ports import InMemoryLedger, InMemoryStateStore
 from tests.hardening.faults import BusTap
 from tests.hardening.test_faults_backends import get, post
+from tests.hypothesis_profiles import examples
 from tests.unit.race_predictor_nhl.test_service_batches import RecordingPublisher, kinesis_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,7 +155,7 @@ def messy_deliveries(draw, duplicated_types: tuple[str, ...] = ("position",)):
     return deliveries
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(messy_deliveries())
 def test_nhl_duplicated_reordered_and_redelivered_tracking_converges(deliveries):
     published, game, player_stats = _run(deliveries)

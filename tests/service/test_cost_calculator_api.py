@@ -21,6 +21,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 from cost_calculator.api import STORE, app  # noqa: E402
 from cost_calculator.config import ApiSettings  # noqa: E402
 from pitwall_shared.settings import SettingsError, load_settings  # noqa: E402
+from tests.hypothesis_profiles import examples  # noqa: E402
 from tests.service.test_cost_calculator_consumer import ENDPOINT, consume, traffic, usage_cloud  # noqa: E402
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "cost_calculator"
@@ -168,7 +169,7 @@ field_names = st.sampled_from([
 ])
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@settings(max_examples=examples(150), suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 @given(path=st.sampled_from(["/estimates/endpoint", "/estimates/pii", "/estimates/traffic"]),
        body=st.dictionaries(field_names, json_values, max_size=6) | json_values)
 def test_no_body_makes_a_500(client, path, body):

@@ -13,6 +13,7 @@ import boto3
 from human_review import handlers
 from human_review.loop_names import human_loop_name
 from human_review.merge_command import main as merge_main
+from pitwall_shared.jsonlines import loads_lines
 from tests.contracts import assert_valid_event
 from tests.service import human_review_env
 from tests.service.human_review_env import (
@@ -188,14 +189,14 @@ def test_merge_command_builds_the_augmented_manifest_in_s3(review_env, tmp_path,
                        "--parts", f"s3://{BUCKET}/manifests/parts/pit-objects/",
                        "--out", f"s3://{BUCKET}/manifests/augmented.manifest"])
     assert code == 0 and "3 lines written" in capsys.readouterr().out
-    lines = [json.loads(x) for x in s3_text(f"s3://{BUCKET}/manifests/augmented.manifest").splitlines()]
+    lines = loads_lines(s3_text(f"s3://{BUCKET}/manifests/augmented.manifest"))
     assert [line["source-ref"] for line in lines] == ["s3://frames/a.jpg", "s3://frames/b.jpg", "s3://frames/c.jpg"]
     assert lines[1]["pit-objects_BB"]["annotations"] == [{"class_id": 2}]
 
     (tmp_path / "bad.manifest").write_text('{"source-ref": "s3://x/y"}\nnot json\n')
     assert merge_main(["--base", str(tmp_path / "bad.manifest"), "--parts", str(tmp_path),
                        "--out", str(tmp_path / "out.manifest")]) == 1
-    assert "bad.manifest:2: not JSON" in capsys.readouterr().err
+    assert "bad.manifest:2: not valid JSON" in capsys.readouterr().err
 
 
 def test_completion_publish_failure_is_retried_and_published_once(review_env):

@@ -15,6 +15,7 @@ import pytest
 
 from local.cloud import LocalCloud
 from ml.pii_eval.stream import record_bytes, records
+from pitwall_shared.jsonlines import loads_lines, split_lines
 
 pytestmark = pytest.mark.system
 
@@ -70,7 +71,7 @@ def test_golden_record_end_to_end_and_idempotent(cloud, buckets):
     golden = (json.dumps(GOLDEN["record"]) + "\n").encode()
     _send(cloud, [golden, golden])
     [body] = _objects(cloud, redacted, "redacted/")
-    first, second = body.splitlines()
+    first, second = split_lines(body)
     assert json.loads(first) == GOLDEN["expected"] and first == second
     assert _objects(cloud, raw, "raw/") == [golden + golden]
     assert _objects(cloud, redacted, "errors/") == []
@@ -83,7 +84,7 @@ def test_bad_records_go_to_the_error_prefix_alone(cloud, buckets):
     [body] = _objects(cloud, redacted, "redacted/")
     assert json.loads(body) == {"Tweet1": "mail ***************", "Tweet2": ""}
     [errors] = _objects(cloud, redacted, "errors/processing-failed/")
-    docs = [json.loads(line) for line in errors.splitlines()]
+    docs = loads_lines(errors)
     assert sorted(base64.b64decode(d["rawData"]) for d in docs) == [b"Tweet1=ann@example.org\n", b'{"Tweet1": "\xff"}\n']
     assert {d["errorCode"] for d in docs} == {"Lambda.ProcessingFailedStatus"}
 
@@ -94,7 +95,7 @@ def test_comprehend_faults_never_leak_raw_pii(cloud, buckets, code):
     _post(cloud.endpoint("comprehend") + "/_emulator/config", {"error_rate": 1.0, "error_code": code})
     stream = list(records(30, seed=5))
     _send(cloud, [(json.dumps(GOLDEN["record"]) + "\n").encode()] + [record_bytes(r) for r in stream])
-    lines = [json.loads(line) for body in _objects(cloud, redacted, "redacted/") for line in body.splitlines()]
+    lines = [line for body in _objects(cloud, redacted, "redacted/") for line in loads_lines(body)]
     assert len(lines) == 31
     assert all(line["_pii_redaction"] == "uninspected-fields-masked" for line in lines)
     text = b"".join(_objects(cloud, redacted, "redacted/")).decode()

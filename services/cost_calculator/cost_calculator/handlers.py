@@ -5,7 +5,6 @@ reported alone (`batchItemFailures`) and retried or dead-lettered without its ne
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -19,6 +18,7 @@ from cost_calculator.config import ConsumerSettings
 from cost_calculator.logic.usage import UnknownDetailType
 from cost_calculator.models import Envelope, EventModel
 from cost_calculator.usage_service import handle_usage_event
+from pitwall_shared.inputs import BadInput, read_json
 from pitwall_shared.observability import observability
 from pitwall_shared.pricing import current_prices
 from pitwall_shared.settings import load_settings
@@ -45,9 +45,9 @@ class BusEvent(EventModel):
 
 def _parse(body: str) -> BusEvent:
     try:
-        return BusEvent.model_validate(json.loads(body))
-    except json.JSONDecodeError as error:
-        raise MalformedUsageEvent(f"body is not JSON (line {error.lineno}, column {error.colno})") from None
+        return BusEvent.model_validate(read_json(body, what="message body"))
+    except BadInput as error:
+        raise MalformedUsageEvent(str(error)) from None
     except ValidationError as error:
         raise MalformedUsageEvent(_describe(error)) from None
 

@@ -24,6 +24,7 @@ from human_review.models import (
 )
 from human_review.policies import REVIEW_CANDIDATE, PolicyBook
 from human_review.trigger import PublisherPort
+from pitwall_shared.jsonlines import join_lines
 
 STATUS_CHANGE = "SageMaker A2I HumanLoop Status Change"
 
@@ -86,7 +87,7 @@ def handle_status_change(change: HumanLoopStatusChange, book: PolicyBook, ports:
         context = manifest_context(record, book)
         line = manifest_line(context, output)
         uri = part_uri(ports.bucket, record)
-        ports.storage.put_text(uri, to_json_line(line) + "\n")
+        ports.storage.put_text(uri, join_lines([to_json_line(line)]))
         fields |= {"output_s3_uri": change.output_s3_uri, "manifest_part_s3_uri": uri,
                    "corrected_label": corrected_label(line, context)}
     else:

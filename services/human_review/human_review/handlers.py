@@ -9,7 +9,6 @@ reported in `batchItemFailures` alone and reaches the dead-letter queue after th
 from __future__ import annotations
 
 import functools
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from human_review.models import HumanLoopStatusChange
 from human_review.policies import PolicyBook, load_policy_book
 from human_review.settings import Settings
 from human_review.trigger import EventBridgeEvent, TriggerPorts, handle_prediction
+from pitwall_shared.inputs import BadInput, read_json
 from pitwall_shared.observability import observability
 from pitwall_shared.publisher import EventPublisher
 from pitwall_shared.settings import load_settings
@@ -83,9 +83,9 @@ def _contents_safe(handle: Callable[[SQSRecord], None]) -> Callable[[SQSRecord],
 
 def _event(record: SQSRecord) -> EventBridgeEvent:
     try:
-        return EventBridgeEvent.model_validate(json.loads(record.body))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"message body is not JSON ({error.msg})") from None
+        return EventBridgeEvent.model_validate(read_json(record.body, what="message body"))
+    except BadInput as error:
+        raise ValueError(str(error)) from None
 
 
 @_contents_safe

@@ -7,11 +7,12 @@ appears twice; base order is kept and new keys follow in the order the parts are
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from human_review.manifests import ManifestError, to_json_line
+from pitwall_shared.inputs import BadInput, read_json
+from pitwall_shared.jsonlines import join_lines, split_lines
 
 SOURCE_KEYS = ("source-ref", "source")
 
@@ -26,15 +27,20 @@ def source_key(line: dict[str, Any]) -> tuple[str, str]:
 
 
 def parse_manifest(text: str, *, name: str = "manifest") -> list[dict[str, Any]]:
-    """Parse JSON Lines, naming the file and line of the first bad one; blank lines are skipped."""
+    """Parse JSON Lines, naming the file and line of the first bad one (read strictly, as every
+    input: `pitwall_shared.inputs.read_json`); blank lines are skipped.
+
+    Lines end at "\n" only: a value may hold U+2028 or U+0085 raw (`render_manifest` writes them
+    so), which `str.splitlines()` would take for line breaks.
+    """
     lines = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(split_lines(text), start=1):
         if not raw.strip():
             continue
         try:
-            line = json.loads(raw)
-        except json.JSONDecodeError as error:
-            raise ManifestError(f"{name}:{number}: not JSON ({error.msg})") from None
+            line = read_json(raw, what=f"{name}:{number}")
+        except BadInput as error:
+            raise ManifestError(str(error)) from None
         if not isinstance(line, dict):
             raise ManifestError(f"{name}:{number}: a manifest line must be a JSON object")
         try:
@@ -66,4 +72,4 @@ def merge_manifests(base: Iterable[dict[str, Any]], parts: Iterable[dict[str, An
 
 def render_manifest(lines: Iterable[dict[str, Any]]) -> str:
     """JSON Lines text with one line per entry and a final newline."""
-    return "".join(to_json_line(line) + "\n" for line in lines)
+    return join_lines(to_json_line(line) for line in lines)

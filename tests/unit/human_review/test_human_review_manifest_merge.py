@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from human_review.manifest_merge import merge_manifests, parse_manifest, render_manifest, source_key
 from human_review.manifests import ManifestError
+from pitwall_shared.jsonlines import split_lines
 
 BASE = [
     {"source-ref": "s3://f/1.jpg", "pit_BB": {"annotations": [{"class_id": 0}]}, "pit_BB-metadata": {"job-name": "gt/a"},
@@ -71,11 +72,25 @@ def test_parse_and_render_round_trip():
     text = render_manifest(BASE)
     assert text.endswith("\n") and text.count("\n") == 3
     assert parse_manifest(text + "\n\n") == BASE
-    assert json.loads(text.splitlines()[2]) == BASE[2]
+    assert json.loads(split_lines(text)[2]) == BASE[2]
+
+
+# The example `make test` once drew at random (issue 16): a value holding a character that
+# str.splitlines() takes for a line break. render_manifest writes U+2028 and U+0085 raw
+# (ensure_ascii=False) and \x1c escaped; reading back must split at "\n" only.
+@pytest.mark.parametrize("odd", ["\u2028", "\u2029", "\x85", "\x1c", "\x1d", "\x1e", "\x0b", "\x0c", "\r"])
+def test_values_holding_unicode_line_separators_read_back(odd):
+    lines = [{"source": f"before{odd}after"}, {"source-ref": f"s3://b/{odd}.jpg", "label": odd}]
+    text = render_manifest(lines)
+    assert text.count("\n") == 2
+    assert parse_manifest(text) == lines
+    base = parse_manifest(json.dumps({"source": odd}) + "\n", name="base")
+    merged = merge_manifests(base, [])
+    assert parse_manifest(render_manifest(merged)) == merged == [{"source": odd}]
 
 
 def test_parse_names_the_bad_line():
-    with pytest.raises(ManifestError, match=r"train.manifest:2: not JSON"):
+    with pytest.raises(ManifestError, match=r"train.manifest:2: not valid JSON"):
         parse_manifest('{"source-ref": "s3://a/b"}\n{oops\n', name="train.manifest")
     with pytest.raises(ManifestError, match=r"m:1: line has neither source-ref nor source"):
         parse_manifest('{"x": 1}\n', name="m")

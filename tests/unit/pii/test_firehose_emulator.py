@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from local.emulators.firehose import StreamConfig, check_response, evaluate_prefix, make_app
+from pitwall_shared.jsonlines import loads_lines
 
 
 class MemoryS3:
@@ -110,7 +111,7 @@ def test_a_malformed_response_sends_the_whole_batch_to_the_error_prefix(mutate):
     emulator.flush()
     assert s3.under("dest", "redacted/") == []
     [errors] = s3.under("dest", "errors/processing-failed/")
-    assert sorted(base64.b64decode(json.loads(line)["rawData"]) for line in errors.splitlines()) == [b"one", b"two"]
+    assert sorted(base64.b64decode(line["rawData"]) for line in loads_lines(errors)) == [b"one", b"two"]
     emulator.close()
 
 

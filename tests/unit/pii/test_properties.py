@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from pii_redaction.logic.masking import redact
 from pii_redaction.logic.planning import SEPARATOR, Piece, Span, merge, pack, segment, unpack, utf8_len
+from tests.hypothesis_profiles import examples
 
 # Text with multi-byte characters: accents (2 bytes), CJK (3), emoji (4), and whitespace to cut at.
 TEXT = st.text(alphabet=st.sampled_from(list("abc xyz\n\té中😀👍🏽")), max_size=400)
@@ -43,7 +44,7 @@ def test_type_masks_replace_exactly_the_spans(case):
     assert out.replace("[NAME]", "") == "".join(rebuilt)
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(TEXT, st.integers(24, 120), st.data())
 def test_segments_cover_the_value_within_the_byte_limit(text, max_bytes, data):
     overlap = data.draw(st.integers(0, max_bytes // 2 - 1))
@@ -61,7 +62,7 @@ def test_segments_cover_the_value_within_the_byte_limit(text, max_bytes, data):
         assert shared >= min(overlap // 2 - 4, utf8_len(p1) - max_bytes // 2)
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(st.lists(TEXT.filter(bool), min_size=1, max_size=12), st.integers(1, 800))
 def test_packed_offsets_map_back_to_each_piece(texts, target):
     pieces = [Piece(i, 0, t) for i, t in enumerate(texts)]

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from race_predictor.logic.f1.battles import derive_battles
 from race_predictor.logic.f1.state import RaceState, apply_messages
 from race_predictor.models.f1 import parse_message
+from tests.hypothesis_profiles import examples
 from tests.unit.race_predictor_f1.f1_builders import undercut_race
 
 MESSAGES = [parse_message(m) for m in undercut_race().messages]
@@ -28,7 +29,7 @@ def applied(messages) -> RaceState:
 REFERENCE = canonical(applied(MESSAGES))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.permutations(MESSAGES), st.lists(st.sampled_from(MESSAGES), max_size=30))
 def test_any_order_with_any_duplicates_gives_the_same_state(order, repeats):
     state = RaceState("r1")

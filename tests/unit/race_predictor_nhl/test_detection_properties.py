@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from race_predictor.logic.nhl.detection import DOTS, GameState, StepOutput, apply_record
 from race_predictor.models.nhl import parse_record
+from tests.hypothesis_profiles import examples
 
 PLAYERS = {11: "home", 12: "home", 21: "away", 22: "away"}
 LINEUP = {"type": "lineup", "game_id": "p", "season": 20232024, "home_team": "HOM", "away_team": "AWY",
@@ -48,7 +49,7 @@ def run(records):
     return state, out, phases
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(sequences())
 def test_no_combination_twice_and_only_during_stoppages(records):
     state, out, phases = run(records)
@@ -59,7 +60,7 @@ def test_no_combination_twice_and_only_during_stoppages(records):
         assert PLAYERS[setup.home_player_id] == "home" and PLAYERS[setup.away_player_id] == "away"
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(sequences())
 def test_state_survives_a_round_trip_through_storage(records):
     half = len(records) // 2
