@@ -38,6 +38,7 @@ class Translation:
     sam: dict[str, Any]
     cfn: dict[str, Any]
     code_dirs: dict[str, Path] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)  # stack parameters given (others: defaults)
 
 
 def load_template(path: Path) -> dict[str, Any]:
@@ -78,7 +79,9 @@ def translate(template_path: Path, parameters: dict[str, str] | None = None) -> 
     cfn = Translator(None, Parser(), boto_session=session).translate(
         work, parameter_values=dict(parameters or {}), get_managed_policy_map=lambda: policies
     )
-    return Translation(sam=sam, cfn=resolve_includes(cfn, base), code_dirs=code_dirs)
+    declared = cfn.get("Parameters", {})
+    given = {name: str(value) for name, value in (parameters or {}).items() if name in declared}
+    return Translation(sam=sam, cfn=resolve_includes(cfn, base), code_dirs=code_dirs, parameters=given)
 
 
 def resolve_includes(node: Any, base: Path) -> Any:
@@ -164,7 +167,8 @@ def deploy(translation: Translation, *, stack_name: str, cloudformation: Any, s3
         s3.put_object(Bucket=CODE_BUCKET, Key=f"{logical_id}.zip", Body=body)
     template = adapt_for_moto(translation.cfn)
     cloudformation.create_stack(
-        StackName=stack_name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+        StackName=stack_name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+        Parameters=[{"ParameterKey": name, "ParameterValue": value} for name, value in translation.parameters.items()],
     )
     deadline = time.monotonic() + timeout_s
     while True:
