@@ -27,9 +27,9 @@ from werkzeug.serving import make_server
 from local import moto_patches
 from local.artifact.__main__ import build_host
 from local.artifact.build import Artifact, runtime_dir
+from local.custom_resources import CustomResourceHost
 from local.emulators import Emulator, registry
 from local.process_server import OwnProcess, ProcessServer
-from local.custom_resources import CustomResourceHost
 from local.provision import LOCAL_PARAMETERS, REGION, Translation, deploy, translate
 from local.runner import FunctionSpec, Runner
 from local.runner.sources.api_gateway import ApiGateway, routes_from_template

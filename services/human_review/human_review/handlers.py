@@ -153,8 +153,14 @@ def a2i_setup_handler(event: dict[str, Any], context: Any) -> None:
             props = flow_setup.parse_properties(event.get("ResourceProperties") or {})
             content = (PACKAGE_ROOT / props.UiTemplate).read_text(encoding="utf-8")
             flow_setup.check_ui_template(props, content)
-            ui_arn = setup.ensure_human_task_ui(flow_setup.human_task_ui_request(props, content))
-            arn = setup.ensure_flow_definition(flow_setup.flow_definition_request(props, ui_arn), deadline_s=deadline_s)
+            ui_arn, ui_created = setup.ensure_human_task_ui(flow_setup.human_task_ui_request(props, content))
+            try:
+                arn = setup.ensure_flow_definition(flow_setup.flow_definition_request(props, ui_arn),
+                                                   deadline_s=deadline_s)
+            except Exception:
+                if ui_created:  # a failed request leaves nothing (CloudFormation deletes no id it was not given)
+                    setup.delete_human_task_ui(flow_setup.flow_name(props))
+                raise
             body = flow_setup.response(event, status="SUCCESS", physical_id=arn,
                                        data={"Arn": arn, "Name": flow_setup.flow_name(props), "HumanTaskUiArn": ui_arn})
         elif request_type == "Delete":

@@ -39,14 +39,23 @@ class A2iSetup:
     def sagemaker(self) -> Any:
         return self._sagemaker or client("sagemaker", read_timeout=30)
 
-    def ensure_human_task_ui(self, request: dict[str, Any]) -> str:
-        """Create the UI, or return the ARN of the one a retried request already made."""
+    def ensure_human_task_ui(self, request: dict[str, Any]) -> tuple[str, bool]:
+        """Create the UI, or find the one a retried request already made: (ARN, created now)."""
         try:
-            return str(self.sagemaker.create_human_task_ui(**request)["HumanTaskUiArn"])
+            return str(self.sagemaker.create_human_task_ui(**request)["HumanTaskUiArn"]), True
         except ClientError as error:
             if _code(error) != "ResourceInUse":
                 raise
-        return str(self.sagemaker.describe_human_task_ui(HumanTaskUiName=request["HumanTaskUiName"])["HumanTaskUiArn"])
+        described = self.sagemaker.describe_human_task_ui(HumanTaskUiName=request["HumanTaskUiName"])
+        return str(described["HumanTaskUiArn"]), False
+
+    def delete_human_task_ui(self, name: str) -> None:
+        """Delete the UI; an absent one is done."""
+        try:
+            self.sagemaker.delete_human_task_ui(HumanTaskUiName=name)
+        except ClientError as error:
+            if _code(error) != "ResourceNotFound":
+                raise
 
     def ensure_flow_definition(self, request: dict[str, Any], *, deadline_s: float) -> str:
         """Create the flow definition (or find it) and wait until it is Active; return its ARN."""
@@ -81,12 +90,7 @@ class A2iSetup:
             if self.clock() > deadline_s:
                 raise TimeoutError(f"flow definition {flow_definition_name} is still being deleted")
             self.sleep(2)
-        ui_name = ui_arn.rsplit("/", 1)[-1] if ui_arn else flow_definition_name
-        try:
-            self.sagemaker.delete_human_task_ui(HumanTaskUiName=ui_name)
-        except ClientError as error:
-            if _code(error) != "ResourceNotFound":
-                raise
+        self.delete_human_task_ui(ui_arn.rsplit("/", 1)[-1] if ui_arn else flow_definition_name)
 
     def _flow_exists(self, name: str) -> bool:
         try:
