@@ -24,7 +24,7 @@ run: install
 test: install browser checkov-venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy shared local services
-	PYTHONPATH=shared:services/cost_calculator:services/human_review:services/pii_redaction:services/race_predictor $(BIN)/lint-imports --no-cache
+	PYTHONPATH=.:shared:services/cost_calculator:services/human_review:services/pii_redaction:services/race_predictor $(BIN)/lint-imports --no-cache
 	$(BIN)/python -m local.artifact check
 	@$(BIN)/python -m pytest $(ARGS); status=$$?; \
 	if [ ! -x $(CHROMIUM) ]; then \

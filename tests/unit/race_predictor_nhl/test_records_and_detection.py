@@ -8,7 +8,13 @@ import pytest
 
 from race_predictor.logic.nhl import detection
 from race_predictor.logic.nhl.detection import GameState, StepOutput, apply_record, is_set
-from race_predictor.models.nhl import MalformedRecord, parse_record
+from race_predictor.models.nhl import (
+    MalformedRecord,
+    PredictRequest,
+    RequestError,
+    parse_record,
+    parse_request,
+)
 
 G = "g1"
 HOME_C, HOME_W, AWAY_C, AWAY_W, HOME_G = 11, 12, 21, 22, 19
@@ -124,3 +130,17 @@ def test_faceoff_result_names_home_and_away():
                       game(10, "faceoff", winner_id=AWAY_C, loser_id=HOME_C)])
     (result,) = out.results
     assert (result.home_player_id, result.away_player_id, result.home_won) == (HOME_C, AWAY_C, False)
+
+
+def test_game_id_may_be_the_nhls_integer_id():
+    # Issue 18 item 7: the NHL's own game ids are integers; they are kept as their decimal text.
+    record = parse_record({"type": "game", "game_id": 2023020001, "ts_ms": 0, "event": "whistle"})
+    assert record.game_id == "2023020001"
+    body = {"home_player_id": 1, "away_player_id": 2, "zone": "N", "period": 1, "seconds_elapsed": 0.0,
+            "home_skaters": 5, "away_skaters": 5}
+    assert parse_request(PredictRequest, {**body, "game_id": 2023020001}).game_id == "2023020001"
+    for bad in (True, -5, 1.5):  # a boolean, a negative or a fractional number is not a game id
+        with pytest.raises(RequestError, match="game_id"):
+            parse_request(PredictRequest, {**body, "game_id": bad})
+        with pytest.raises(MalformedRecord, match="game_id"):
+            parse_record({"type": "game", "game_id": bad, "ts_ms": 0, "event": "whistle"})

@@ -12,7 +12,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from pitwall_shared.inputs import BadInput, problems_of, read_json
 from race_predictor.logic.nhl.features import FaceoffSituation
@@ -25,6 +33,17 @@ GameEventName = Literal["period_start", "whistle", "clock_start", "faceoff", "go
                         "penalty_end", "period_end", "game_end"]
 
 
+def _game_id_text(value: Any) -> Any:
+    """The NHL's own game ids are integers (2023020001): take one as its decimal text (issue 18.7)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    return value
+
+
+# A game id: 1-64 letters, digits or _.:-, or the NHL's non-negative integer id (kept as its text).
+GameId = Annotated[str, BeforeValidator(_game_id_text), Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
 class MalformedRecord(BadInput):
     """A tracking record that does not follow the contract; the message names the field(s)."""
 
@@ -32,7 +51,7 @@ class MalformedRecord(BadInput):
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    game_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    game_id: GameId
 
 
 class LineupPlayer(BaseModel):
@@ -144,7 +163,7 @@ class PredictRequest(BaseModel):
     away_skaters: int = Field(ge=3, le=6)
     score_diff: int = Field(default=0, ge=-20, le=20)
     season: int = Field(default=0, ge=0, le=21002101)
-    game_id: str | None = Field(default=None, pattern=GAME_ID.pattern)
+    game_id: GameId | None = None
 
     @model_validator(mode="after")
     def _two_players(self) -> PredictRequest:
