@@ -63,7 +63,7 @@ def traffic_plan() -> Response:
     return answer_body(_body(), _headers(), TrafficProfileRequest, lambda request: plan_traffic(request, PRICES))
 
 
-@app.route("/endpoints/{name}/recommendation", methods=["GET"])
+@app.route("/endpoints/{name}/recommendation", methods=["GET"], content_types=ANY_CONTENT_TYPE)  # a GET body is never read
 def endpoint_recommendation(name: str) -> Response:
     params = {**(_request().query_params or {}), "name": name}
     return answer_query(params, RecommendationQuery, lambda query: recommendation_for(

@@ -34,12 +34,12 @@ def post_race_messages(race_id: str) -> Response:
     return post_messages(race_id)
 
 
-@f1.route("/races/{race_id}", methods=["GET"])
+@f1.route("/races/{race_id}", methods=["GET"], content_types=ANY_CONTENT_TYPE)  # a GET body is never read
 def get_race(race_id: str) -> Response:
     return view(race_id, lambda valid: factory.f1_service().race_view(valid))
 
 
-@f1.route("/races/{race_id}/battles", methods=["GET"])
+@f1.route("/races/{race_id}/battles", methods=["GET"], content_types=ANY_CONTENT_TYPE)  # a GET body is never read
 def get_race_battles(race_id: str) -> Response:
     return view(race_id, lambda valid: factory.f1_service().battles_view(valid))
 

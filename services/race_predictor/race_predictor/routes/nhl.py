@@ -26,7 +26,7 @@ from race_predictor.routes.answers import ANY_CONTENT_TYPE, bad_request, busy, c
 nhl = Blueprint(__name__)
 
 
-@nhl.route("/games/{game_id}/faceoff", methods=["GET"])
+@nhl.route("/games/{game_id}/faceoff", methods=["GET"], content_types=ANY_CONTENT_TYPE)  # a GET body is never read
 def get_game_faceoff(game_id: str) -> Response:
     return game_view(game_id)
 
