@@ -22,16 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from pitwall_shared.inputs import FieldProblem  # a rule across fields names the one to fix
 from pitwall_shared.pricing import decimal_string
-
-
-class FieldProblem(ValueError):
-    """A rule across several fields failed; `field` names the one the caller should fix."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
 
 
 def _reject_non_numbers(value: Any) -> Any:
