@@ -44,6 +44,13 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 STATIC = Path(__file__).with_name("a2i_static")
+# The reviewer page runs its own script and style only and renders task data as text
+# (a2i_static/review.js); images come from this origin (the task object route) (issue 16.5).
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
 NAME_PATTERN = re.compile(r"^[a-z0-9](-*[a-z0-9])*$")
 FLOW_ARN_PATTERN = re.compile(r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:flow-definition/.+$")
 MAX_NAME = 63
@@ -556,7 +563,10 @@ class A2IEmulator:
             return _json(self.task(args["name"]))
         if endpoint == "task_object":
             data, content_type = self.task_object(args["name"])
-            return Response(data, content_type=content_type)
+            # The object is the task's data, never a page: whatever its type says, it cannot run
+            # script on the reviewer's origin (sandboxed, no sniffing).
+            return Response(data, content_type=content_type, headers={
+                "Content-Security-Policy": "default-src 'none'; sandbox", "X-Content-Type-Options": "nosniff"})
         if endpoint == "submit":
             body = _body(request)
             uri = self.answer(args["name"], body.get("answerContent") or {},
@@ -656,7 +666,7 @@ def _static(filename: str) -> Response:
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     if content_type.startswith("text/") or content_type.endswith("javascript"):
         content_type += "; charset=utf-8"
-    return Response(path.read_bytes(), content_type=content_type, headers={"Cache-Control": "no-store"})
+    return Response(path.read_bytes(), content_type=content_type, headers={"Cache-Control": "no-store", **PAGE_HEADERS})
 
 
 def make_app(*, s3: Any = None, events: Any = None, output_s3_path: str = "s3://pitwall-a2i-output/a2i",
