@@ -17,6 +17,14 @@ from werkzeug.wrappers import Request, Response
 
 STATIC = Path(__file__).parent / "static"
 KEEPALIVE_S = 10.0
+# The page runs its own script and style only; event data is rendered as text (static/app.js), and
+# this policy is the second wall: no inline script or handler, no other origin (issue 16.5).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 class Hub:
@@ -60,7 +68,9 @@ class DashboardApp:
         try:
             endpoint, args = self.urls.bind_to_environ(environ).match()
         except Exception:  # noqa: BLE001 - werkzeug's NotFound / MethodNotAllowed
-            return Response("not found", 404)(environ, start_response)
+            response = Response("not found", 404)
+            response.headers.update(SECURITY_HEADERS)
+            return response(environ, start_response)
         if endpoint == "index":
             response = Response((STATIC / "index.html").read_bytes(), mimetype="text/html")
         elif endpoint == "static":
@@ -74,6 +84,7 @@ class DashboardApp:
         else:
             response = Response(self._stream(request), mimetype="text/event-stream",
                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        response.headers.update(SECURITY_HEADERS)
         return response(environ, start_response)
 
     def _stream(self, request: Request) -> Iterator[str]:

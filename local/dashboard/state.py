@@ -32,7 +32,7 @@ class DashboardState:
     counts: dict[str, int] = field(default_factory=dict)
 
     def snapshot(self) -> dict[str, Any]:
-        battles = sorted(self.battles.values(), key=lambda b: (b.get("resolved", False), -b["lap"]))[:MAX_BATTLES]
+        battles = sorted(self.battles.values(), key=lambda b: (b.get("resolved") is True, -_number(b["lap"])))[:MAX_BATTLES]
         return {
             "version": self.version,
             "battles": battles,
@@ -44,6 +44,11 @@ class DashboardState:
             "cost": self.cost,
             "counts": self.counts,
         }
+
+
+def _number(value: Any) -> float:
+    """A field an event says is a number, for sorting only (0 when it is not one)."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
 def apply_event(state: DashboardState, detail_type: str, detail: dict[str, Any]) -> bool:

@@ -1,8 +1,8 @@
 """Schemathesis against the published OpenAPI documents (issue 8, bad input 2): requests generated
 from docs/openapi/<service>.yaml — valid ones and ones that break the schema — go through the local
 cloud's API gateway to the deployed functions. No request may get a 5xx; every 4xx must name the
-problem (cost calculator: `errors[].field` and `reason`; race predictor: `problems` as
-"field: reason"); a 200 must match the documented response schema."""
+problem the same way in both services (`errors[].field`, `reason`, `kind` and `problems` as
+"field: reason", the shared refusal); a 200 must match the documented response schema."""
 
 from __future__ import annotations
 
@@ -30,14 +30,15 @@ def _names_the_problem(response) -> None:
     if status < 400:
         return
     body = response.json()
-    if status == 400 and "errors" in body:
-        assert body["errors"] and all(e["field"] and e["reason"] for e in body["errors"]), body
-    elif status == 400:
+    if status in (400, 415):
+        # The shared refusal of every service (pitwall_shared.refusals): both shapes in one body.
+        assert body["error"] == "invalid_request", body
+        assert body["errors"] and all(e["field"] and e["reason"] and e["kind"] for e in body["errors"]), body
         assert body["problems"] and all(": " in p and p.split(": ", 1)[0] for p in body["problems"]), body
     elif status == 404:
         assert body.get("error") == "not_found", body
     elif "Code" in body:
-        # Chalice's own refusals before a route runs (415 for a body that is not JSON, say).
+        # Chalice's own refusals before a route runs (405 for a method no route takes, say).
         assert body["Code"] and body["Message"], body
     elif status == 403:
         # The gateway's answer to a path no route matches (a generated id with a '/', say).

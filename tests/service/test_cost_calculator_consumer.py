@@ -190,7 +190,7 @@ def test_a_record_that_is_not_a_usage_event_fails_without_echoing_it(cloud, capl
     record["body"] = json.dumps(body)
     assert failures(consume(record)) == ["msg-traffic-x"]
     logged = caplog.text + " ".join(str(vars(r)) for r in caplog.records) + "".join(capsys.readouterr())
-    assert "PitBattlePredicted" in logged  # the reason is logged...
+    assert "unknown_detail_type" in logged and "detail-type: not an event" in logged  # the reason is logged...
     assert "Jane Doe" not in logged and "555-0100" not in logged  # ...the record's contents are not
 
 

@@ -91,7 +91,8 @@ def test_reviewer_draws_a_box_and_the_manifest_line_lands_in_s3(review_env, brow
     assert page.locator("#boxes li").count() == 1
 
     page.locator("#submit").click()
-    page.wait_for_function("document.querySelector('#status').textContent.startsWith('Submitted')")
+    # (a locator wait, not wait_for_function: the page's CSP forbids the eval that one needs)
+    page.locator("#status", has_text="Submitted").wait_for()
     assert page.locator(f'#loops button[data-loop="{name}"]').count() == 0  # no longer open
     page.close()
 

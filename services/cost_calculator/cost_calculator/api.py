@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Chalice, Response
 from chalice.app import Request
 
 from cost_calculator.adapters.usage_store import UsageStore
 from cost_calculator.config import ApiSettings
-from cost_calculator.http_answers import answer_body, answer_query
+from cost_calculator.http_answers import ANY_CONTENT_TYPE, answer_body, answer_query
 from cost_calculator.logic.estimates import estimate_endpoint, estimate_pii
 from cost_calculator.logic.traffic import plan_traffic
 from cost_calculator.models import (
@@ -42,22 +44,26 @@ def _body() -> bytes | str | None:
     return _request().raw_body
 
 
-@app.route("/estimates/endpoint", methods=["POST"])
+def _headers() -> Any:
+    return _request().headers
+
+
+@app.route("/estimates/endpoint", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def endpoint_estimate() -> Response:
-    return answer_body(_body(), EndpointEstimateRequest, lambda request: estimate_endpoint(request, PRICES))
+    return answer_body(_body(), _headers(), EndpointEstimateRequest, lambda request: estimate_endpoint(request, PRICES))
 
 
-@app.route("/estimates/pii", methods=["POST"])
+@app.route("/estimates/pii", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def pii_estimate() -> Response:
-    return answer_body(_body(), PiiEstimateRequest, lambda request: estimate_pii(request, PRICES))
+    return answer_body(_body(), _headers(), PiiEstimateRequest, lambda request: estimate_pii(request, PRICES))
 
 
-@app.route("/estimates/traffic", methods=["POST"])
+@app.route("/estimates/traffic", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def traffic_plan() -> Response:
-    return answer_body(_body(), TrafficProfileRequest, lambda request: plan_traffic(request, PRICES))
+    return answer_body(_body(), _headers(), TrafficProfileRequest, lambda request: plan_traffic(request, PRICES))
 
 
-@app.route("/endpoints/{name}/recommendation", methods=["GET"])
+@app.route("/endpoints/{name}/recommendation", methods=["GET"], content_types=ANY_CONTENT_TYPE)  # a GET body is never read
 def endpoint_recommendation(name: str) -> Response:
     params = {**(_request().query_params or {}), "name": name}
     return answer_query(params, RecommendationQuery, lambda query: recommendation_for(

@@ -18,9 +18,10 @@ from cost_calculator.config import ConsumerSettings
 from cost_calculator.logic.usage import UnknownDetailType
 from cost_calculator.models import Envelope, EventModel
 from cost_calculator.usage_service import handle_usage_event
-from pitwall_shared.inputs import BadInput, read_json
+from pitwall_shared.inputs import BadInput, Problem, read_json, validate
 from pitwall_shared.observability import observability
 from pitwall_shared.pricing import current_prices
+from pitwall_shared.refusals import refusing_bad_input, scrubbed
 from pitwall_shared.settings import load_settings
 
 logger, metrics, tracer = observability("cost_calculator")
@@ -33,7 +34,7 @@ PRICES = current_prices()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-class MalformedUsageEvent(ValueError):
+class MalformedUsageEvent(BadInput):
     """A record that is not a valid usage event; names the fields, never their values."""
 
 
@@ -45,33 +46,24 @@ class BusEvent(EventModel):
 
 def _parse(body: str) -> BusEvent:
     try:
-        return BusEvent.model_validate(read_json(body, what="message body"))
+        return validate(BusEvent, read_json(body, what="message body"), dotted=True, root="message body")
     except BadInput as error:
-        raise MalformedUsageEvent(str(error)) from None
-    except ValidationError as error:
-        raise MalformedUsageEvent(_describe(error)) from None
+        raise MalformedUsageEvent(error.problems) from None
 
 
-def _describe(error: ValidationError) -> str:
-    # pydantic's own message quotes the input; only locations and error kinds may reach the logs.
-    return "; ".join(".".join(str(part) for part in item["loc"]) + f": {item['type']}" for item in error.errors())
-
-
-def record_handler(record: SQSRecord) -> None:
+def _apply(record: SQSRecord) -> None:
+    event = _parse(record.body)
     try:
-        event = _parse(record.body)
-        try:
-            outcome = handle_usage_event(
-                event.detail_type, event.detail, store=STORE, publisher=PUBLISHER, prices=PRICES,
-                window_minutes=SETTINGS.recommendation_window_minutes,
-            )
-        except ValidationError as error:
-            raise MalformedUsageEvent(f"{event.detail_type} data: {_describe(error)}") from None
-    except (MalformedUsageEvent, UnknownDetailType) as error:
+        outcome = handle_usage_event(
+            event.detail_type, event.detail, store=STORE, publisher=PUBLISHER, prices=PRICES,
+            window_minutes=SETTINGS.recommendation_window_minutes,
+        )
+    except UnknownDetailType:
         # Retrying will not help; SQS redrives the message to the DLQ after maxReceiveCount.
-        logger.warning("usage record rejected", extra={"message_id": record.message_id, "reason": str(error)})
-        metrics.add_metric(name="UsageEventsRejected", unit=MetricUnit.Count, value=1)
-        raise
+        raise MalformedUsageEvent([Problem("detail-type", "not an event this consumer aggregates",
+                                           "unknown_detail_type")]) from None
+    except ValidationError as error:
+        raise MalformedUsageEvent(scrubbed(error, prefix="detail.data", dotted=True, root="").problems) from None
     except Exception:
         logger.exception("usage record failed", extra={"message_id": record.message_id})
         raise
@@ -83,6 +75,13 @@ def record_handler(record: SQSRecord) -> None:
                        unit=MetricUnit.Count, value=1)
     if outcome.rightsizing == "published":
         metrics.add_metric(name="RightsizingRecommended", unit=MetricUnit.Count, value=1)
+
+
+# Bad input fails that record alone, logged "record refused" by reason kind and counted as
+# UsageEventsRejected (pitwall_shared.refusals); any other failure is retried, then dead-lettered.
+record_handler = refusing_bad_input(_apply, logger=logger, metrics=metrics, metric="UsageEventsRejected",
+                                    record_id=lambda record: record.message_id, id_name="message_id",
+                                    what="message body", dotted=True)
 
 
 @logger.inject_lambda_context

@@ -22,16 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from pitwall_shared.inputs import FieldProblem  # a rule across fields names the one to fix
 from pitwall_shared.pricing import decimal_string
-
-
-class FieldProblem(ValueError):
-    """A rule across several fields failed; `field` names the one the caller should fix."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
 
 
 def _reject_non_numbers(value: Any) -> Any:
@@ -106,7 +98,8 @@ class RequestBody(BaseModel):
 
 
 class EndpointEstimateRequest(RequestBody):
-    characters_per_second: Annotated[Quantity, Field(gt=0, le=MAX_CHARACTERS_PER_SECOND)] | None = None
+    # 0 is an idle endpoint: still billed at its 1-IU minimum, answered with a warning (issue 16.9).
+    characters_per_second: Annotated[Quantity, Field(ge=0, le=MAX_CHARACTERS_PER_SECOND)] | None = None
     characters_per_message: Annotated[Count, Field(gt=0, le=MAX_CHARACTERS_PER_MESSAGE)] | None = None
     messages_per_minute: Annotated[Quantity, Field(gt=0, le=MAX_MESSAGES_PER_MINUTE)] | None = None
     hours_per_day: Annotated[Quantity, Field(gt=0, le=HOURS_PER_DAY)] | None = None

@@ -1,4 +1,5 @@
-"""Lambda entry points of human review: the trigger queue and the completion queue.
+"""Lambda entry points of human review: the trigger queue, the completion queue, and the custom
+resource that creates the stack's A2I flow definition (`a2i_setup_handler`).
 
 Both are SQS consumers with Powertools partial batch responses: a malformed or failing message is
 reported in `batchItemFailures` alone and reaches the dead-letter queue after the queue's
@@ -8,31 +9,36 @@ reported in `batchItemFailures` alone and reaches the dead-letter queue after th
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import time
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from human_review.adapters.a2i import HumanLoops
+from human_review.adapters.a2i_setup import A2iSetup, send_response
 from human_review.adapters.loops_table import LoopsTable
 from human_review.adapters.state_table import StateTable
 from human_review.adapters.storage import Storage
 from human_review.completion import STATUS_CHANGE, CompletionPorts, handle_status_change
+from human_review.logic import flow_setup
 from human_review.models import HumanLoopStatusChange
-from human_review.policies import PolicyBook, load_policy_book
+from human_review.policies import PolicyBook, PolicyError, load_policy_book
 from human_review.settings import Settings
 from human_review.trigger import EventBridgeEvent, TriggerPorts, handle_prediction
-from pitwall_shared.inputs import BadInput, read_json
+from pitwall_shared.inputs import BadInput, Problem, read_json, validate
 from pitwall_shared.observability import observability
 from pitwall_shared.publisher import EventPublisher
+from pitwall_shared.refusals import refusing_bad_input, scrubbed
 from pitwall_shared.settings import load_settings
 
 logger, metrics, tracer = observability("human_review")
 SOURCE = "pitwall.human_review"
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass
@@ -58,50 +64,72 @@ def service() -> Service:
     )
 
 
-def _without_contents(error: ValidationError) -> ValueError:
-    # pydantic's message repeats the input value, which may be record contents: keep field + reason.
-    problems = "; ".join(f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}"
-                         for item in error.errors(include_input=False, include_url=False))
-    return ValueError(problems)
-
-
-def _contents_safe(handle: Callable[[SQSRecord], None]) -> Callable[[SQSRecord], None]:
-    @functools.wraps(handle)
-    def wrapper(record: SQSRecord) -> None:
-        try:
-            handle(record)
-        except ValidationError as error:
-            raise _without_contents(error) from None
-
-    return wrapper
+class InvalidEvent(BadInput):
+    """A message that is not an event this consumer can act on; names the field, never the value."""
 
 
 def _event(record: SQSRecord) -> EventBridgeEvent:
     try:
-        return EventBridgeEvent.model_validate(read_json(record.body, what="message body"))
+        return validate(EventBridgeEvent, read_json(record.body, what="message body"), dotted=True,
+                        root="message body")
     except BadInput as error:
-        raise ValueError(str(error)) from None
+        raise InvalidEvent(error.problems) from None
 
 
-@_contents_safe
-def _trigger_record(record: SQSRecord) -> None:
+def _detail(model: type[M], event: EventBridgeEvent) -> M:
+    try:
+        return model.model_validate(event.detail)
+    except ValidationError as error:
+        raise InvalidEvent(scrubbed(error, prefix="detail", dotted=True, root="").problems) from None
+
+
+def _as_invalid_event(error: ValueError, prefix: str) -> InvalidEvent:
+    """The review rules' own refusals (`PolicyError`, `ValueError("<field>: <reason>")`) and pydantic's
+    (fields under `prefix`), as the problems of an `InvalidEvent`."""
+    if isinstance(error, ValidationError):
+        return InvalidEvent(scrubbed(error, prefix=prefix, dotted=True, root="").problems)
+    if isinstance(error, PolicyError):  # its text names the source, detail-type or policy sent
+        return InvalidEvent([Problem("detail-type", "no review policy for this source, detail-type and "
+                                                    "data.review_policy", "no_policy")])
+    return InvalidEvent([Problem.of(str(error))])
+
+
+def _trigger(record: SQSRecord) -> None:
     event = _event(record)
-    outcome = handle_prediction(event, service().book, service().trigger)
+    try:
+        outcome = handle_prediction(event, service().book, service().trigger)
+    except BadInput:
+        raise
+    except ValueError as error:  # pydantic's ValidationError included: the event does not fit its policy
+        raise _as_invalid_event(error, "detail.data") from None
     metrics.add_metric(name=f"Prediction_{outcome.value}", unit=MetricUnit.Count, value=1)
     logger.info("prediction handled", extra={"outcome": outcome.value, "detail_type": event.detail_type,
                                              "event_id": event.detail.get("event_id")})
 
 
-@_contents_safe
-def _completion_record(record: SQSRecord) -> None:
+def _completion(record: SQSRecord) -> None:
     event = _event(record)
     if event.detail_type != STATUS_CHANGE:
-        raise ValueError(f"detail-type: expected {STATUS_CHANGE!r}")
-    change = HumanLoopStatusChange.model_validate(event.detail)
-    outcome = handle_status_change(change, service().book, service().completion)
+        raise InvalidEvent([Problem("detail-type", f"expected {STATUS_CHANGE!r}", "unexpected_detail_type")])
+    change = _detail(HumanLoopStatusChange, event)
+    try:
+        outcome = handle_status_change(change, service().book, service().completion)
+    except BadInput:
+        raise
+    except ValueError as error:  # no output URI, or the loop's output.json does not have A2I's shape
+        raise _as_invalid_event(error, "output.json") from None
     metrics.add_metric(name=f"Loop{change.human_loop_status}_{outcome.value}", unit=MetricUnit.Count, value=1)
     logger.info("loop status handled", extra={"outcome": outcome.value, "human_loop_name": change.human_loop_name,
                                               "status": change.human_loop_status})
+
+
+# Bad input fails its message alone, logged "record refused" by reason kind and counted as
+# RecordsRefused (pitwall_shared.refusals); any other failure is retried, then dead-lettered.
+_trigger_record = refusing_bad_input(_trigger, logger=logger, metrics=metrics, record_id=lambda r: r.message_id,
+                                     id_name="message_id", what="message body", dotted=True)
+_completion_record = refusing_bad_input(_completion, logger=logger, metrics=metrics,
+                                        record_id=lambda r: r.message_id, id_name="message_id",
+                                        what="message body", dotted=True)
 
 
 # Report every failure in batchItemFailures, even when the whole batch failed, so the queue (not an
@@ -126,3 +154,48 @@ def completion_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     metrics.add_metric(name="StatusChangeMessages", unit=MetricUnit.Count, value=len(event.get("Records", [])))
     return dict(process_partial_response(event=event, record_handler=_completion_record,
                                          processor=_completion_processor, context=context))
+
+
+# --- the stack's A2I objects (issue 14): CloudFormation custom resource `Custom::A2iFlowDefinition`
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the function's root: worker_templates/ beside the package
+SETUP_MARGIN_MS = 10_000  # answer CloudFormation before Lambda's deadline, whatever happens
+
+
+def a2i_setup_handler(event: dict[str, Any], context: Any) -> None:
+    """Create / Update / Delete the flow definition and its human task UI; always answer CloudFormation.
+
+    Physical id: the flow definition's ARN. Data: `Arn`, `Name`, `HumanTaskUiArn`. A failure is sent
+    as FAILED with its reason (configuration only; no record contents pass here).
+    """
+    request_type = event.get("RequestType")
+    physical_id = str(event.get("PhysicalResourceId") or f"not-created-{event.get('LogicalResourceId', 'resource')}")
+    deadline_s = time.monotonic() + max(0, context.get_remaining_time_in_millis() - SETUP_MARGIN_MS) / 1000
+    setup = A2iSetup()
+    try:
+        if request_type in ("Create", "Update"):
+            props = flow_setup.parse_properties(event.get("ResourceProperties") or {})
+            content = (PACKAGE_ROOT / props.UiTemplate).read_text(encoding="utf-8")
+            flow_setup.check_ui_template(props, content)
+            ui_arn, ui_created = setup.ensure_human_task_ui(flow_setup.human_task_ui_request(props, content))
+            try:
+                arn = setup.ensure_flow_definition(flow_setup.flow_definition_request(props, ui_arn),
+                                                   deadline_s=deadline_s)
+            except Exception:
+                if ui_created:  # a failed request leaves nothing (CloudFormation deletes no id it was not given)
+                    setup.delete_human_task_ui(flow_setup.flow_name(props))
+                raise
+            body = flow_setup.response(event, status="SUCCESS", physical_id=arn,
+                                       data={"Arn": arn, "Name": flow_setup.flow_name(props), "HumanTaskUiArn": ui_arn})
+        elif request_type == "Delete":
+            if flow_setup.is_flow_definition_arn(physical_id):
+                setup.delete(physical_id.rsplit("/", 1)[-1], deadline_s=deadline_s)
+            body = flow_setup.response(event, status="SUCCESS", physical_id=physical_id)
+        else:
+            raise flow_setup.SetupError(f"RequestType: expected Create, Update or Delete, got {str(request_type)[:40]!r}")
+    except Exception as error:  # noqa: BLE001 - every failure must reach CloudFormation, or it waits an hour
+        logger.exception("A2I setup failed", extra={"request_type": request_type})
+        body = flow_setup.response(event, status="FAILED", physical_id=physical_id,
+                                   reason=f"{type(error).__name__}: {error}")
+    else:
+        logger.info("A2I setup done", extra={"request_type": request_type, "physical_id": body["PhysicalResourceId"]})
+    send_response(str(event["ResponseURL"]), body)

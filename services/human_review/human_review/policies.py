@@ -138,7 +138,7 @@ def _number(data: Mapping[str, Any], path: str, upper: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"data.{path}: expected a number, got {type(value).__name__}")
     if not 0 <= value <= upper:
-        raise ValueError(f"data.{path}: {value} is outside 0..{upper}")
+        raise ValueError(f"data.{path}: outside 0..{upper}")
     return float(value)
 
 

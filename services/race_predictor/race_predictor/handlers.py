@@ -8,12 +8,16 @@ partial batch response, so that Lambda retries from the first failed record and 
 
 from __future__ import annotations
 
+import binascii
+import logging
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
+from pitwall_shared.inputs import Problem
 from pitwall_shared.observability import observability
+from pitwall_shared.refusals import refusing_bad_input
 from race_predictor.factory import faceoff_model, nhl_service
 from race_predictor.logic.nhl.service import BatchReport, NhlService, TrackingRecord
 from race_predictor.models.nhl import MalformedRecord, parse_record
@@ -21,6 +25,7 @@ from race_predictor.models.nhl import MalformedRecord, parse_record
 logger, metrics, tracer = observability("race_predictor")
 
 faceoff_model()  # loaded in the init phase, not on the first batch
+_QUIET = logging.getLogger("race_predictor.tracking")  # when a caller (a test, a bench) passes no logger
 
 
 # --- NHL: player-tracking stream (Kinesis) ------------------------------------------------------
@@ -28,7 +33,7 @@ faceoff_model()  # loaded in the init phase, not on the first batch
 @metrics.log_metrics
 def nhl_tracking_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Kinesis event source: partial batch failures (ReportBatchItemFailures) in the response."""
-    response, report = process_tracking_event(event, nhl_service(), logger)
+    response, report = process_tracking_event(event, nhl_service(), logger, metrics)
     metrics.add_metric(name="TrackingRecords", unit="Count", value=len(event.get("Records", [])))
     metrics.add_metric(name="FaceoffPredictionsPublished", unit="Count", value=len(report.published))
     metrics.add_metric(name="TrackingRecordsFailed", unit="Count", value=len(response["batchItemFailures"]))
@@ -39,23 +44,23 @@ def nhl_tracking_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return response
 
 
-def process_tracking_event(event: dict[str, Any], service: NhlService, logger: Any = None
+def process_tracking_event(event: dict[str, Any], service: NhlService, logger: Any = None, metrics: Any = None
                            ) -> tuple[dict[str, Any], BatchReport]:
     """Process a Kinesis event; return the partial batch response and what the batch did."""
     parsed: list[tuple[str, TrackingRecord]] = []
 
     def decode(record: KinesisStreamRecord) -> None:
-        sequence = record.kinesis.sequence_number
         try:
-            parsed.append((sequence, parse_record(record.kinesis.data_as_bytes())))
-        except MalformedRecord as error:
-            if logger is not None:
-                logger.warning("malformed tracking record", extra={"sequence_number": sequence,
-                                                                   "problem": str(error)})
-            raise
+            data = record.kinesis.data_as_bytes()
+        except (binascii.Error, ValueError, TypeError):
+            raise MalformedRecord([Problem("record", "data is not base64", "not_base64")]) from None
+        parsed.append((record.kinesis.sequence_number, parse_record(data)))
 
+    # A malformed record fails alone, logged "record refused" with its reason kind (the shared refusal).
+    handler = refusing_bad_input(decode, logger=logger or _QUIET, metrics=metrics, what="record", dotted=True,
+                                 record_id=lambda record: record.kinesis.sequence_number, id_name="sequence_number")
     processor = BatchProcessor(event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
-    with processor(records=event.get("Records", []), handler=decode):
+    with processor(records=event.get("Records", []), handler=handler):
         processor.process()
     failures = list(processor.response()["batchItemFailures"])
     report = service.process_batch(parsed) if parsed else BatchReport()

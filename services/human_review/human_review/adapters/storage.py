@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlparse
 
 from pitwall_shared.aws import client
+from pitwall_shared.inputs import read_json
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
     """`s3://bucket/key` → (bucket, key); raises naming the URI's problem."""
     parsed = urlparse(uri)
     if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.lstrip("/"):
-        raise ValueError(f"not an s3://bucket/key URI: {uri[:200]!r}")
+        raise ValueError("uri: not an s3://bucket/key URI")  # the URI itself came with the event: not echoed
     return parsed.netloc, parsed.path.lstrip("/")
 
 
@@ -37,7 +37,8 @@ class Storage:
         return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
 
     def get_json(self, uri: str) -> Any:
-        return json.loads(self.get_text(uri))
+        """The object read as strict JSON (`pitwall_shared.inputs.BadInput`, never its contents)."""
+        return read_json(self.get_text(uri), what="object")
 
     def list_uris(self, prefix_uri: str) -> list[str]:
         """Every object under `prefix_uri`, sorted by key."""

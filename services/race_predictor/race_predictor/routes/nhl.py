@@ -11,6 +11,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from pitwall_shared.inputs import BadInput, read_json
+from pitwall_shared.refusals import check_json_content_type
 from race_predictor import factory
 from race_predictor.logic.nhl.stats import VersionClash
 from race_predictor.models.nhl import (
@@ -20,36 +21,38 @@ from race_predictor.models.nhl import (
     parse_request,
     validate_game_id,
 )
-from race_predictor.routes.answers import bad_request, busy, current, json_answer
+from race_predictor.routes.answers import ANY_CONTENT_TYPE, bad_request, busy, current, json_answer
 
 nhl = Blueprint(__name__)
 
 
-@nhl.route("/games/{game_id}/faceoff", methods=["GET"])
+@nhl.route("/games/{game_id}/faceoff", methods=["GET"], content_types=ANY_CONTENT_TYPE)  # a GET body is never read
 def get_game_faceoff(game_id: str) -> Response:
     return game_view(game_id)
 
 
-@nhl.route("/faceoffs/predict", methods=["POST"], content_types=["application/json"])
+@nhl.route("/faceoffs/predict", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def post_faceoff_predict() -> Response:
     return answer(PredictRequest, lambda request: factory.nhl_service().predict(request))
 
 
-@nhl.route("/faceoffs/results", methods=["POST"], content_types=["application/json"])
+@nhl.route("/faceoffs/results", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def post_faceoff_result() -> Response:
     return answer(ResultRequest, lambda request: factory.nhl_service().record_result(request))  # type: ignore[arg-type]
 
 
 # --- what the routes do ---------------------------------------------------------------------------
 def _body(model: type[PredictRequest]) -> PredictRequest:
-    return parse_request(model, read_json(current(nhl.current_request).raw_body))
+    request = current(nhl.current_request)
+    check_json_content_type(request.headers)
+    return parse_request(model, read_json(request.raw_body))
 
 
 def game_view(game_id: str) -> Response:
     try:
         validate_game_id(game_id)
     except RequestError as error:
-        return bad_request(error.problems)
+        return bad_request(error)
     view = factory.nhl_service().current_prediction(game_id)
     return json_answer(404, {"error": "not_found", "game_id": game_id}) if view is None else json_answer(200, view)
 
@@ -58,7 +61,7 @@ def answer(model: type[PredictRequest], compute: Callable[[PredictRequest], dict
     try:
         request = _body(model)
     except BadInput as error:
-        return bad_request(error.problems)
+        return bad_request(error)
     try:
         return json_answer(200, compute(request))
     except VersionClash:
