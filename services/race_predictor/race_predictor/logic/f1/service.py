@@ -172,7 +172,7 @@ class F1Service:
     rules: BattleRules = field(default_factory=BattleRules)
     clock: Callable[[], float] = time.time
     on_publish_error: Callable[[Exception], None] = lambda error: None
-    window_laps: int = WINDOW_LAPS
+    window_laps: int | None = WINDOW_LAPS  # None keeps every fact (tests compare the two)
     outbox: OutboxPublisher = field(init=False)
 
     def __post_init__(self) -> None:
