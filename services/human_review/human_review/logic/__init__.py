@@ -1,0 +1,1 @@
+"""Pure logic of human review (no AWS calls; import-linter keeps adapters out)."""
