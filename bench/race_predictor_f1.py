@@ -252,7 +252,7 @@ def domain_times(bodies: list[dict]) -> list[float]:
     return times
 
 
-def bench_race(data_dir: Path, season: int, round_: int) -> dict:
+def bench_race(data_dir: Path, season: int, round_: int, pause_s: float = 0.0) -> dict:
     from local.cloud import LocalCloud, Ports
     from local.dynamodb_capacity import CapacityMeter, item_size
     from ml.f1.replay import http_json
@@ -273,6 +273,7 @@ def bench_race(data_dir: Path, season: int, round_: int) -> dict:
         ddb = cloud.client("dynamodb")
         with meter.metering():
             for body, domain_ms in zip(bodies, domain, strict=True):
+                time.sleep(pause_s)  # a live feed posts once a lap: the event consumers have finished
                 mark = meter.mark()
                 t0 = time.perf_counter()
                 status, answer = http_json("POST", url, {"messages": body["messages"]})
@@ -341,10 +342,12 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "f1")
     parser.add_argument("--extras", action="store_true", help="also the inference, cold-start and size figures")
     parser.add_argument("--per-lap", action="store_true", help="also one line per lap")
+    parser.add_argument("--pause", type=float, default=0.0,
+                        help="seconds between POSTs (0: back to back, the consumers of one POST's events still at work during the next)")
     parser.add_argument("--laps", type=int, default=40, help="(--extras) laps of the simulated race")
     args = parser.parse_args()
     season, round_ = (int(part) for part in args.race.split(":", 1))
-    race = bench_race(args.data, season, round_)
+    race = bench_race(args.data, season, round_, args.pause)
     if args.per_lap:
         print("lap messages predictions item_KB RCU WCU requests domain_ms POST_ms")
         for r in race["rows"]:
