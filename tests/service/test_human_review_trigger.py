@@ -10,7 +10,7 @@ from botocore.config import Config
 
 from human_review import handlers
 from human_review.adapters.a2i import HumanLoops
-from human_review.loop_names import human_loop_name
+from human_review.logic.loop_names import human_loop_name
 from human_review.models import LoopStatus
 from tests.contracts import assert_valid_event
 from tests.service import human_review_env

@@ -7,8 +7,6 @@ reported in `batchItemFailures` alone and reaches the dead-letter queue after th
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -16,47 +14,17 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ValidationError
 
-from human_review.adapters.a2i import HumanLoops
-from human_review.adapters.loops_table import LoopsTable
-from human_review.adapters.state_table import StateTable
-from human_review.adapters.storage import Storage
-from human_review.completion import STATUS_CHANGE, CompletionPorts, handle_status_change
+from human_review.factory import service
+from human_review.logic.completion import STATUS_CHANGE, handle_status_change
+from human_review.logic.policies import PolicyError
+from human_review.logic.trigger import EventBridgeEvent, handle_prediction
 from human_review.models import HumanLoopStatusChange
-from human_review.policies import PolicyBook, PolicyError, load_policy_book
-from human_review.settings import Settings
-from human_review.trigger import EventBridgeEvent, TriggerPorts, handle_prediction
 from pitwall_shared.inputs import BadInput, Problem, read_json, validate
 from pitwall_shared.observability import observability
-from pitwall_shared.publisher import EventPublisher
 from pitwall_shared.refusals import refusing_bad_input, scrubbed
-from pitwall_shared.settings import load_settings
 
 logger, metrics, tracer = observability("human_review")
-SOURCE = "pitwall.human_review"
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass
-class Service:
-    book: PolicyBook
-    trigger: TriggerPorts
-    completion: CompletionPorts
-
-
-@functools.cache
-def service() -> Service:
-    """Settings, policies and adapters, built once per process (cold start)."""
-    settings = load_settings(Settings)
-    book = load_policy_book(settings.policies_json(), settings.default_flow_definition_arn)
-    publisher = EventPublisher(source=SOURCE, bus_name=settings.event_bus_name)
-    loops, storage = LoopsTable(settings.loops_table_name), Storage()
-    return Service(
-        book=book,
-        trigger=TriggerPorts(loops=loops, state=StateTable(settings.state_table_name), storage=storage,
-                             human_loops=HumanLoops(), publisher=publisher, bucket=settings.review_bucket_name),
-        completion=CompletionPorts(loops=loops, storage=storage, publisher=publisher,
-                                   bucket=settings.review_bucket_name),
-    )
 
 
 class InvalidEvent(BadInput):

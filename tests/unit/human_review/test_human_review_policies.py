@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from human_review.models import ReviewReason, TaskType
-from human_review.policies import (
+from human_review.logic.policies import (
     PolicyError,
     decide,
     load_policy_book,

@@ -8,7 +8,7 @@ import time
 from botocore.exceptions import ClientError
 
 from human_review.adapters.dynamo import value
-from human_review.drift import DriftState
+from human_review.logic.drift import DriftState
 from pitwall_shared.aws import DynamoTableAdapter, conditional_check_failed
 
 COUNTER_TTL_S = 3600  # a minute's counter is useless after the minute; TTL keeps the table small

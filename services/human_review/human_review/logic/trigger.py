@@ -16,10 +16,10 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from human_review.drift import DriftCrossing, DriftObservation, DriftState, observe
-from human_review.loop_names import human_loop_name
+from human_review.logic.drift import DriftCrossing, DriftObservation, DriftState, observe
+from human_review.logic.loop_names import human_loop_name
+from human_review.logic.policies import PolicyBook, ReviewPolicy, decide, minute_bucket, subject_from_event
 from human_review.models import MAX_INPUT_CONTENT_CHARS, Envelope, LoopRecord, LoopStatus, ReviewSubject
-from human_review.policies import PolicyBook, ReviewPolicy, decide, minute_bucket, subject_from_event
 
 DRIFT_SAVE_ATTEMPTS = 5
 

@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from human_review.manifests import ManifestContext, corrected_label, manifest_line, to_json_line
+from human_review.logic.manifests import ManifestContext, corrected_label, manifest_line, to_json_line
+from human_review.logic.policies import REVIEW_CANDIDATE, PolicyBook
+from human_review.logic.trigger import PublisherPort
 from human_review.models import (
     TERMINAL_STATUSES,
     A2IOutput,
@@ -22,8 +24,6 @@ from human_review.models import (
     LoopStatus,
     TaskType,
 )
-from human_review.policies import REVIEW_CANDIDATE, PolicyBook
-from human_review.trigger import PublisherPort
 from pitwall_shared.jsonlines import join_lines
 
 STATUS_CHANGE = "SageMaker A2I HumanLoop Status Change"
