@@ -185,13 +185,13 @@ def replay(data_dir: Path, *, emit_examples: bool = True, holdout_season: int = 
             state.unscored(split_of(int(row.season)), home_id, away_id, home_won, int(row.season), None, None)
             continue
         # hockeyR's x_fixed/y_fixed put the home team attacking toward +x in every period.
-        zone: Zone = "O" if row.x_fixed > 25 else "D" if row.x_fixed < -25 else "N"
-        side = _side(zone, float(row.y_fixed))
+        end: Zone = "O" if row.x_fixed > 25 else "D" if row.x_fixed < -25 else "N"
+        side = _side(end, float(row.y_fixed))
         if skaters is None or not emit_examples:
-            state.unscored(split_of(int(row.season)), home_id, away_id, home_won, int(row.season), zone, side)
+            state.unscored(split_of(int(row.season)), home_id, away_id, home_won, int(row.season), end, side)
             continue
         situation = FaceoffSituation(
-            zone=zone, period=int(row.period), seconds_elapsed=min(float(row.period_seconds), 1200.0),
+            zone=end, period=int(row.period), seconds_elapsed=min(float(row.period_seconds), 1200.0),
             score_diff=max(-20, min(20, int(row.home_score) - int(row.away_score))),
             home_skaters=skaters[0], away_skaters=skaters[1], season=int(row.season), home_side=side)
         state.example(split_of(int(row.season)), row.game_date, str(row.game_id), home_id, away_id, situation,

@@ -5,7 +5,7 @@ For each face-off: `POST /faceoffs/predict` (who takes it, the situation), then 
 service. The player stats must start as the loader leaves them before the season
 (`python -m ml.nhl.load_player_stats --until-season 20232024 ...`). Against the live local API:
 
-    .venv/bin/python -m ml.nhl.replay --data ../shared/data/nhl --url http://127.0.0.1:8000 --season 20232024
+    .venv/bin/python -m ml.nhl.replay --data ../shared/data/nhl --url http://127.0.0.1:4567 --season 20232024
 
 `python -m ml.nhl.train` runs the same replay in-process (the service's own `predict` and
 `record_result`, in-memory player stats) for the model card.
@@ -58,9 +58,10 @@ def replay_faceoffs(post: Poster, faceoffs: Iterable[Faceoff]) -> list[float]:
 
 def http_poster(base_url: str) -> Poster:
     def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(base_url.rstrip("/") + path, data=json.dumps(body).encode(),
+        # The operator's own API URL (http or https, given on the command line).
+        request = urllib.request.Request(base_url.rstrip("/") + path, data=json.dumps(body).encode(),  # noqa: S310
                                          headers={"Content-Type": "application/json"}, method="POST")
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (the operator's own API URL)
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             return dict(json.loads(response.read()))
     return post
 

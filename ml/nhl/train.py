@@ -43,8 +43,8 @@ MODEL_NAME = "nhl-faceoff-rating-2"
 EARLY_STOP_SEASON = 20212022
 PARAMS = {
     "objective": "binary",
-    "learning_rate": 0.03,
-    "num_leaves": 7,
+    "learning_rate": 0.05,
+    "num_leaves": 3,
     "min_data_in_leaf": 800,
     "feature_fraction": 0.9,
     "bagging_fraction": 0.8,
@@ -148,6 +148,55 @@ def api_replay(manifest: Path, data_dir: Path, faceoffs: list[Faceoff]) -> np.nd
     return np.asarray(replay_faceoffs(post, faceoffs))
 
 
+CARD_PATH = Path(__file__).resolve().parent / "MODEL_CARD.md"
+CARD_BEGIN, CARD_END = "<!-- figures: written by ml/nhl/train.py -->", "<!-- end of figures -->"
+
+
+def card_figures(report: dict[str, Any]) -> str:
+    """The card's figures section, from the run's report (so card, metrics and artifact agree)."""
+    holdout, intervals = report["holdout"], report["holdout_intervals_95"]
+    lines = [f"Hold-out: season {report['holdout_season']} (October-November 2023, the latest in shared/data), "
+             f"{report['examples']['test']:,} face-offs with a known situation, replayed in order through "
+             f"`/faceoffs/predict` + `/faceoffs/results` logic with every result fed back; trained on "
+             f"{report['examples']['train']:,} examples of earlier seasons. Model `{report['holdout_model_version']}` "
+             f"(the shipped one's procedure, without the hold-out). 95% intervals: 1,000 bootstrap resamples of "
+             f"whole games.", "",
+             "| predictor | log loss | AUC | calibration error | Brier |", "|---|---|---|---|---|"]
+    for name in ("model", "constant", "one_feature_logistic"):
+        scores, ci = holdout[name], intervals[name]
+        lines.append(f"| {name} | {scores['log_loss']:.4f} [{ci['log_loss'][0]:.4f}, {ci['log_loss'][1]:.4f}] "
+                     f"| {scores['auc']:.4f} [{ci['auc'][0]:.4f}, {ci['auc'][1]:.4f}] "
+                     f"| {scores['calibration_error']:.4f} [{ci['calibration_error'][0]:.4f}, "
+                     f"{ci['calibration_error'][1]:.4f}] | {scores['brier']:.4f} |")
+    same = report["holdout_same_features_logistic"]
+    lines += ["", f"Logistic regression on the same features (offline, for comparison): log loss {same['log_loss']:.4f}, "
+              f"AUC {same['auc']:.4f}, calibration error {same['calibration_error']:.4f}.", ""]
+    for name, (low, high) in intervals["log_loss_difference"].items():
+        lines.append(f"- log loss, {name.replace('_', ' ')}: "
+                     f"{holdout['model']['log_loss'] - holdout[name.removeprefix('model_minus_')]['log_loss']:+.4f} "
+                     f"[{low:+.4f}, {high:+.4f}]")
+    lines += [f"- the API replay and the offline features agree to {report['holdout_api_vs_offline_max_abs_diff']:.1g} "
+              f"(the API rounds to 6 decimals)", "",
+              "Calibration on the hold-out (deciles of the published prediction):", "",
+              "| decile | n | mean predicted | observed |", "|---|---|---|---|"]
+    lines += [f"| {row['bin']} | {row['n']} | {row['mean_predicted']:.3f} | {row['observed']:.3f} |"
+              for row in report["calibration_holdout"]]
+    gain = report["feature_importance_gain"]
+    total = sum(gain.values())
+    lines += ["", "Shipped model's gain share: " + ", ".join(
+        f"{name} {value / total:.0%}" for name, value in sorted(gain.items(), key=lambda kv: -kv[1]))]
+    return "\n".join(lines)
+
+
+def write_card(report: dict[str, Any]) -> None:
+    text = CARD_PATH.read_text()
+    head, rest = text.split(CARD_BEGIN, 1)
+    _, tail = rest.split(CARD_END, 1)
+    title = f"# Model card: NHL face-off win probability (`{report['model_version']}`)"
+    head = "\n".join([title, *head.splitlines()[1:]]) + "\n"
+    CARD_PATH.write_text(f"{head}{CARD_BEGIN}\n{card_figures(report)}\n{CARD_END}{tail}")
+
+
 def fit(frame_x: Any, y: Any, rounds: int) -> lgb.Booster:
     return lgb.train(PARAMS, lgb.Dataset(frame_x, y), num_boost_round=rounds)
 
@@ -203,6 +252,7 @@ def main() -> None:
         "feature_importance_gain": dict(zip(features, map(float, shipped.feature_importance("gain")), strict=True)),
     }
     METRICS_PATH.write_text(json.dumps(report, indent=2) + "\n")
+    write_card(report)
     print(json.dumps({k: report[k] for k in ("model_version", "rounds", "examples", "holdout",
                                              "holdout_same_features_logistic", "holdout_api_vs_offline_max_abs_diff",
                                              "holdout_intervals_95")}, indent=2))

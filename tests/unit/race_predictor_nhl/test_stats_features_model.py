@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,11 +22,11 @@ from race_predictor.logic.nhl.features import (
     record_faceoff,
     shrunk_rate,
 )
+from race_predictor.logic.nhl.predictor import FaceoffModel
 from race_predictor.logic.nhl.service import NhlService
+from race_predictor.logic.nhl.stats import InMemoryPlayerStats, VersionClash, apply_result, records_of
 from race_predictor.models.nhl import ResultRequest
 from tests.hypothesis_profiles import examples
-from race_predictor.logic.nhl.predictor import FaceoffModel
-from race_predictor.logic.nhl.stats import InMemoryPlayerStats, VersionClash, apply_result, records_of
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -138,7 +137,7 @@ def test_shipped_trees_match_native_lightgbm_to_1e6():
     n = 2000
     zone, strength = rng.integers(-1, 2, n), rng.integers(-2, 3, n)
     rows = np.column_stack([
-        rng.normal(0, 0.4, n), rng.normal(0, 0.1, n), rng.uniform(0, 9, n), rng.uniform(0, 9, n),
+        rng.normal(0, 0.4, n), rng.normal(0, 0.1, n), rng.normal(0, 0.3, n), rng.uniform(0, 9, n), rng.uniform(0, 9, n),
         rng.uniform(0.35, 0.65, n), rng.uniform(0.35, 0.65, n), zone, strength, zone * strength,
         rng.integers(-3, 4, n), rng.integers(1, 5, n)]).astype(np.float32)
     assert rows.shape[1] == len(FEATURE_NAMES)

@@ -42,6 +42,7 @@ OTHER_SIDE: dict[str, Side] = {"L": "R", "R": "L"}
 FEATURE_NAMES: tuple[str, ...] = (
     "rating_diff",
     "side_diff",
+    "career_logit_diff",
     "home_career_log_n",
     "away_career_log_n",
     "home_season_rate",
@@ -204,6 +205,8 @@ def faceoff_features(home: PlayerFaceoffRecord, away: PlayerFaceoffRecord,
     return [
         home.ratings_as_of(season)[0] - away.ratings_as_of(season)[0],
         side_term(home, home_side, season) - side_term(away, away_side, season),
+        _logit(shrunk_rate(home.career_wins, home.career_total, CAREER_PSEUDO))
+        - _logit(shrunk_rate(away.career_wins, away.career_total, CAREER_PSEUDO)),
         math.log1p(home.career_total),
         math.log1p(away.career_total),
         shrunk_rate(*_season_counts(home, season), SEASON_PSEUDO),
