@@ -96,3 +96,23 @@ def test_shipped_trees_match_native_lightgbm_to_1e6():
     # Cached: scoring the same rows again does not call the model.
     model.home_win_probabilities(rows[:10].tolist())
     assert model.model_calls == 1
+
+
+def test_model_version_carries_the_shipped_trees_hash_and_a_mismatch_fails(tmp_path):
+    """Issue 18.10: model_version ends with the SHA-256 prefix of the trees file it was loaded with."""
+    import hashlib
+    import json
+    import shutil
+
+    from race_predictor.logic.nhl.predictor import MANIFEST
+
+    trees = MANIFEST.parent / json.loads(MANIFEST.read_text())["models"]["home_win"]
+    digest = hashlib.sha256(trees.read_bytes()).hexdigest()[:8]
+    assert FaceoffModel().version.endswith(f"-{digest}")
+    # The same manifest beside other trees (a retrain exported without its manifest) is refused.
+    shutil.copy(MANIFEST, tmp_path / MANIFEST.name)
+    document = json.loads(trees.read_text())
+    document["trees"] = document["trees"][:-1]
+    (tmp_path / trees.name).write_text(json.dumps(document))
+    with pytest.raises(RuntimeError, match="hash"):
+        FaceoffModel(tmp_path / MANIFEST.name)

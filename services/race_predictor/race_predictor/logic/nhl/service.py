@@ -140,8 +140,13 @@ class NhlService:
         if stored.body is None or "game" not in stored.body:
             return None
         game = stored.body["game"]
+        takers = game.get("takers")
         return {"game_id": game_id, "phase": game["phase"], "period": game["period"],
-                "faceoff_seq": game["faceoff_seq"], "prediction": stored.body.get("last_prediction")}
+                "faceoff_seq": game["faceoff_seq"],
+                # The pair at the dot now (None until a set-up is seen this stoppage); `prediction` is
+                # the latest one published, which is this pair's once it has been set (issue 18.6).
+                "takers": None if takers is None else {"home_player_id": takers[0], "away_player_id": takers[1]},
+                "prediction": stored.body.get("last_prediction")}
 
     def predict(self, request: PredictRequest) -> dict[str, Any]:
         home_id, away_id = str(request.home_player_id), str(request.away_player_id)
