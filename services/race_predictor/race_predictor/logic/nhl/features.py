@@ -28,12 +28,12 @@ ZONE_CODE: dict[str, int] = {"O": 1, "N": 0, "D": -1}
 
 # Online rating of each taker (issue 18.5): a logit-scale strength updated by every result, Elo /
 # Bradley-Terry style: P(home wins) = sigmoid(r_home - r_away + side terms + HOME_EDGE), and after
-# the result each rating moves by RATING_STEP x (outcome - P). Tuned on October 2021 and then fixed
-# before the 2023-24 hold-out was scored (ml/nhl/MODEL_CARD.md).
+# the result each rating moves by RATING_STEP x (outcome - P). Chosen on October 2021 (trained on
+# 2018-20; grid in ml/nhl/MODEL_CARD.md), never on the 2023-24 hold-out.
 RATING_PRIOR = -0.3  # a taker new to the data is seldom a regular centre: he starts below the average
-RATING_STEP = 0.015
+RATING_STEP = 0.01
 SIDE_STEP = 0.03  # a taker's extra strength on his left or right side of an end-zone dot (handedness)
-SEASON_DECAY = 0.8  # what is left of a rating's distance from the prior after each season without play
+SEASON_DECAY = 0.9  # what is left of a rating's distance from the prior after each season
 HOME_EDGE = 0.04  # home takers win ~51% (the home centre puts his stick down last)
 
 Side = Literal["L", "R"]
