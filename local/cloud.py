@@ -27,7 +27,7 @@ from werkzeug.serving import make_server
 from local import moto_patches
 from local.artifact.__main__ import build_host
 from local.artifact.build import Artifact, runtime_dir
-from local.custom_resources import CustomResourceHost
+from local.custom_resources import CustomResourceError, CustomResourceHost
 from local.emulators import Emulator, registry
 from local.process_server import OwnProcess, ProcessServer
 from local.provision import LOCAL_PARAMETERS, REGION, Translation, deploy, translate
@@ -110,6 +110,14 @@ class LocalCloud:
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> LocalCloud:
+        """Start everything; on a failure, stop what had started and raise."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> LocalCloud:
         from moto.server import ThreadedMotoServer
 
         moto_patches.apply()
@@ -133,6 +141,13 @@ class LocalCloud:
         try:
             self.resources = deploy(self.translation, stack_name=self.stack_name,
                                     cloudformation=self.client("cloudformation"), s3=self.client("s3"))
+        except Exception as error:
+            # moto answers a custom resource's failure as a 500 to CreateStack: say what failed, as
+            # CloudFormation's CREATE_FAILED reason would.
+            if self.custom_resources.failures:
+                raise CustomResourceError(f"local stack {self.stack_name} did not deploy: "
+                                          + "; ".join(self.custom_resources.failures)) from error
+            raise
         finally:
             moto_patches.set_custom_resource_handler(None)
         self.runner = Runner(self._function_specs())

@@ -15,6 +15,7 @@ SAM CLI pins boto3 and cfn-lint against the project's pins, so it runs from its 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import shlex
@@ -166,11 +167,25 @@ def test_a_work_team_added_to_samconfig_as_the_readme_says_reaches_the_stack_wit
     assert (parameters["PiiFields"], parameters["Stage"]) == ("Tweet1,Tweet2", "prod")
 
 
-def test_the_built_template_finds_its_included_openapi_documents():
-    out = ROOT / ".aws-sam" / "build"
+def test_the_built_template_finds_its_included_openapi_documents(tmp_path):
+    out = tmp_path / ".aws-sam" / "build"  # where `make package` writes it (a folder that exists)
+    out.mkdir(parents=True)
     built = relocate_includes(load_template(TEMPLATE), TEMPLATE.parent, out)
     locations = re.findall(r"'Location': '([^']+)'", repr(built))
     assert len(locations) == 2
     for location in locations:
         assert (out / location).resolve().is_file(), location
         assert (out / location).resolve().parent == ROOT / "docs" / "openapi"
+    # SAM's own packager (what `sam deploy` runs on the built template) finds and uploads each one.
+    program = (
+        "import json, sys\n"
+        "from samcli.lib.package.packageable_resources import include_transform_export_handler as export\n"
+        "class Uploader:\n"
+        "    def upload_with_dedup(self, path): return 's3://uploaded/' + path\n"
+        "for location in json.loads(sys.argv[2]):\n"
+        "    done = export({'Name': 'AWS::Include', 'Parameters': {'Location': location}}, Uploader(), sys.argv[1])\n"
+        "    print(done['Parameters']['Location'])\n")
+    done = run([tool("python"), "-c", program, str(out), json.dumps(locations)])
+    assert done.returncode == 0, done.stderr[-2000:]
+    uploaded = [Path(line.removeprefix("s3://uploaded/")).resolve() for line in done.stdout.split()]
+    assert uploaded == [(out / location).resolve() for location in locations]
