@@ -86,6 +86,17 @@ def test_quota_warning_over_http(client):
     assert any("3 endpoints" in w and "quota increase to 25" in w for w in answer.json_body["warnings"])
 
 
+def test_an_idle_endpoint_is_answered_with_its_minimum_and_a_warning(client):
+    # Issue 16.9: 0 characters per second is a valid question (an endpoint left running with no
+    # traffic); it bills the 1-IU minimum: 3,600 s x $0.0005 per IU-second = $1.80.
+    answer = post(client, "/estimates/endpoint", {"characters_per_second": 0, "seconds": 3600,
+                                                  "training_hours": 0, "management_months": 0})
+    assert answer.status_code == 200, answer.json_body
+    body = answer.json_body
+    assert (body["inference_units"], body["billed_seconds"], body["inference_cost"]) == (1, 3600, "1.8")
+    assert any("idle endpoint still bills" in warning for warning in body["warnings"])
+
+
 def test_traffic_plan_over_http(client):
     answer = post(client, "/estimates/traffic", {"characters_per_second": [40] * 8 + [450] * 10 + [120] * 6})
     assert answer.status_code == 200

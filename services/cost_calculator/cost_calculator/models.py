@@ -98,7 +98,8 @@ class RequestBody(BaseModel):
 
 
 class EndpointEstimateRequest(RequestBody):
-    characters_per_second: Annotated[Quantity, Field(gt=0, le=MAX_CHARACTERS_PER_SECOND)] | None = None
+    # 0 is an idle endpoint: still billed at its 1-IU minimum, answered with a warning (issue 16.9).
+    characters_per_second: Annotated[Quantity, Field(ge=0, le=MAX_CHARACTERS_PER_SECOND)] | None = None
     characters_per_message: Annotated[Count, Field(gt=0, le=MAX_CHARACTERS_PER_MESSAGE)] | None = None
     messages_per_minute: Annotated[Quantity, Field(gt=0, le=MAX_MESSAGES_PER_MINUTE)] | None = None
     hours_per_day: Annotated[Quantity, Field(gt=0, le=HOURS_PER_DAY)] | None = None

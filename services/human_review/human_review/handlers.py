@@ -1,4 +1,5 @@
-"""Lambda entry points of human review: the trigger queue and the completion queue.
+"""Lambda entry points of human review: the trigger queue, the completion queue, and the custom
+resource that creates the stack's A2I flow definition (`a2i_setup_handler`).
 
 Both are SQS consumers with Powertools partial batch responses: a malformed or failing message is
 reported in `batchItemFailures` alone and reaches the dead-letter queue after the queue's
@@ -7,6 +8,8 @@ reported in `batchItemFailures` alone and reaches the dead-letter queue after th
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -14,7 +17,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ValidationError
 
+from human_review.adapters.a2i_setup import A2iSetup, send_response
 from human_review.factory import service
+from human_review.logic import flow_setup
 from human_review.logic.completion import STATUS_CHANGE, handle_status_change
 from human_review.logic.policies import PolicyError
 from human_review.logic.trigger import EventBridgeEvent, handle_prediction
@@ -117,3 +122,48 @@ def completion_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     metrics.add_metric(name="StatusChangeMessages", unit=MetricUnit.Count, value=len(event.get("Records", [])))
     return dict(process_partial_response(event=event, record_handler=_completion_record,
                                          processor=_completion_processor, context=context))
+
+
+# --- the stack's A2I objects (issue 14): CloudFormation custom resource `Custom::A2iFlowDefinition`
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the function's root: worker_templates/ beside the package
+SETUP_MARGIN_MS = 10_000  # answer CloudFormation before Lambda's deadline, whatever happens
+
+
+def a2i_setup_handler(event: dict[str, Any], context: Any) -> None:
+    """Create / Update / Delete the flow definition and its human task UI; always answer CloudFormation.
+
+    Physical id: the flow definition's ARN. Data: `Arn`, `Name`, `HumanTaskUiArn`. A failure is sent
+    as FAILED with its reason (configuration only; no record contents pass here).
+    """
+    request_type = event.get("RequestType")
+    physical_id = str(event.get("PhysicalResourceId") or f"not-created-{event.get('LogicalResourceId', 'resource')}")
+    deadline_s = time.monotonic() + max(0, context.get_remaining_time_in_millis() - SETUP_MARGIN_MS) / 1000
+    setup = A2iSetup()
+    try:
+        if request_type in ("Create", "Update"):
+            props = flow_setup.parse_properties(event.get("ResourceProperties") or {})
+            content = (PACKAGE_ROOT / props.UiTemplate).read_text(encoding="utf-8")
+            flow_setup.check_ui_template(props, content)
+            ui_arn, ui_created = setup.ensure_human_task_ui(flow_setup.human_task_ui_request(props, content))
+            try:
+                arn = setup.ensure_flow_definition(flow_setup.flow_definition_request(props, ui_arn),
+                                                   deadline_s=deadline_s)
+            except Exception:
+                if ui_created:  # a failed request leaves nothing (CloudFormation deletes no id it was not given)
+                    setup.delete_human_task_ui(flow_setup.flow_name(props))
+                raise
+            body = flow_setup.response(event, status="SUCCESS", physical_id=arn,
+                                       data={"Arn": arn, "Name": flow_setup.flow_name(props), "HumanTaskUiArn": ui_arn})
+        elif request_type == "Delete":
+            if flow_setup.is_flow_definition_arn(physical_id):
+                setup.delete(physical_id.rsplit("/", 1)[-1], deadline_s=deadline_s)
+            body = flow_setup.response(event, status="SUCCESS", physical_id=physical_id)
+        else:
+            raise flow_setup.SetupError(f"RequestType: expected Create, Update or Delete, got {str(request_type)[:40]!r}")
+    except Exception as error:  # noqa: BLE001 - every failure must reach CloudFormation, or it waits an hour
+        logger.exception("A2I setup failed", extra={"request_type": request_type})
+        body = flow_setup.response(event, status="FAILED", physical_id=physical_id,
+                                   reason=f"{type(error).__name__}: {error}")
+    else:
+        logger.info("A2I setup done", extra={"request_type": request_type, "physical_id": body["PhysicalResourceId"]})
+    send_response(str(event["ResponseURL"]), body)

@@ -113,3 +113,35 @@ def test_new_setups_of_one_batch_are_scored_in_one_model_call():
     calls_before = model.model_calls
     _, report = process_tracking_event(kinesis_event(records, 1), service)
     assert report.setups == 3 and model.model_calls - calls_before <= 1
+
+
+def test_takers_switching_back_publish_the_first_pair_again_and_the_view_shows_it():
+    """Issue 18.6: A -> B -> A in one stoppage publishes A's prediction again; GET shows the current pair."""
+    lineup = {"type": "lineup", "game_id": "g-ab", "season": 20232024, "home_team": "BOS", "away_team": "MTL",
+              "players": [{"player_id": p, "side": s, "position": "C", "shoots": "L"}
+                          for p, s in ((11, "home"), (12, "home"), (21, "away"))]}
+
+    def still(ts0: int, placements: dict[int, tuple[float, float]]) -> list[dict]:
+        return [{"type": "position", "game_id": "g-ab", "ts_ms": ts0 + k * 100, "player_id": pid, "x_ft": x,
+                 "y_ft": y} for k in range(10) for pid, (x, y) in placements.items()]
+
+    def game(ts: int, event: str, **extra) -> dict:
+        return {"type": "game", "game_id": "g-ab", "ts_ms": ts, "event": event, **extra}
+
+    a = {11: (-2.0, 0.0), 21: (2.0, 0.0), 12: (-15.0, 10.0)}
+    b = {11: (-15.0, 10.0), 21: (2.0, 0.0), 12: (-2.0, 0.0)}
+    publisher = RecordingPublisher()
+    service = make_service(InMemoryStateStore(), InMemoryLedger(), publisher, InMemoryPlayerStats())
+    sequence = 1
+    for batch, current_home in (([lineup, game(0, "period_start", period=1), game(100, "clock_start"),
+                                  game(5000, "whistle"), *still(5100, a)], 11),
+                                (still(6200, b), 12), (still(7300, a), 11)):
+        process_tracking_event(kinesis_event(batch, sequence), service)
+        sequence += len(batch)
+        view = service.current_prediction("g-ab")
+        assert view["prediction"]["home_player_id"] == current_home
+        assert view["takers"] == {"home_player_id": current_home, "away_player_id": 21}
+    assert [d["data"]["home_player_id"] for d in publisher.details] == [11, 12, 11]
+    assert len({d["event_id"] for d in publisher.details}) == 3
+    first, _, again = (d["data"] for d in publisher.details)
+    assert again["home_win_probability"] == first["home_win_probability"]

@@ -39,8 +39,14 @@ def quota_warnings(units: int, prices: ComprehendPrices) -> list[str]:
 
 def estimate_endpoint(request: EndpointEstimateRequest, prices: ComprehendPrices) -> EndpointEstimate:
     """Size and price one endpoint for the request's throughput and provisioning time."""
-    units = inference_units(_exact_throughput(request), prices)
+    throughput = _exact_throughput(request)
+    units = inference_units(throughput, prices)
     warnings = quota_warnings(units, prices)
+    if throughput == 0:
+        # An endpoint with no traffic still bills its provisioned minimum (Comprehend pricing:
+        # "endpoints are billed ... a minimum of 1 IU", https://aws.amazon.com/comprehend/pricing/).
+        warnings.append(f"no traffic (0 characters per second): an idle endpoint still bills its "
+                        f"{prices.endpoint_minimum_inference_units}-inference-unit minimum; delete it when unused")
     if request.hours_per_day is not None:
         per_provisioning = request.hours_per_day * SECONDS_PER_HOUR
         seconds = billed_seconds(per_provisioning, prices) * (request.days or 1)

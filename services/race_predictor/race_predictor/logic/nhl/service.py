@@ -104,7 +104,7 @@ class NhlService:
             for result in pending:
                 apply_result(self.stats, result_id=result["result_id"], home_id=str(result["home_player_id"]),
                              away_id=str(result["away_player_id"]), home_won=result["home_won"],
-                             season=result["situation"]["season"])
+                             season=result["situation"]["season"], home_side=result["situation"].get("home_side"))
                 finished.add(result["result_id"])
                 report.results += 1
             self._done[game_id] = finished
@@ -140,8 +140,13 @@ class NhlService:
         if stored.body is None or "game" not in stored.body:
             return None
         game = stored.body["game"]
+        takers = game.get("takers")
         return {"game_id": game_id, "phase": game["phase"], "period": game["period"],
-                "faceoff_seq": game["faceoff_seq"], "prediction": stored.body.get("last_prediction")}
+                "faceoff_seq": game["faceoff_seq"],
+                # The pair at the dot now (None until a set-up is seen this stoppage); `prediction` is
+                # the latest one published, which is this pair's once it has been set (issue 18.6).
+                "takers": None if takers is None else {"home_player_id": takers[0], "away_player_id": takers[1]},
+                "prediction": stored.body.get("last_prediction")}
 
     def predict(self, request: PredictRequest) -> dict[str, Any]:
         home_id, away_id = str(request.home_player_id), str(request.away_player_id)
@@ -158,7 +163,8 @@ class NhlService:
         # Without a result id every POST is a new face-off (a season replayed in order through the API).
         result_id = request.result_id or f"api:{time.time_ns()}"
         counted = apply_result(self.stats, result_id=result_id, home_id=str(request.home_player_id),
-                               away_id=str(request.away_player_id), home_won=home_won, season=request.season)
+                               away_id=str(request.away_player_id), home_won=home_won, season=request.season,
+                               home_side=request.home_side)
         records = records_of(self.stats, [str(request.home_player_id), str(request.away_player_id)])
         return {"counted": counted, "players": [
             {"player_id": int(pid), "career_wins": r.career_wins, "career_total": r.career_total,
