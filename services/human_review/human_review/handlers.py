@@ -22,7 +22,7 @@ from human_review.factory import service
 from human_review.logic import flow_setup
 from human_review.logic.completion import STATUS_CHANGE, handle_status_change
 from human_review.logic.policies import PolicyError
-from human_review.logic.trigger import EventBridgeEvent, handle_prediction
+from human_review.logic.trigger import EventBridgeEvent, handle_outcome, handle_prediction
 from human_review.models import HumanLoopStatusChange
 from pitwall_shared.inputs import BadInput, Problem, read_json, validate
 from pitwall_shared.observability import observability
@@ -64,6 +64,9 @@ def _as_invalid_event(error: ValueError, prefix: str) -> InvalidEvent:
 
 def _trigger(record: SQSRecord) -> None:
     event = _event(record)
+    if service().book.for_outcome(event.source, event.detail_type):
+        _outcome(event)
+        return
     try:
         outcome = handle_prediction(event, service().book, service().trigger)
     except BadInput:
@@ -73,6 +76,18 @@ def _trigger(record: SQSRecord) -> None:
     metrics.add_metric(name=f"Prediction_{outcome.value}", unit=MetricUnit.Count, value=1)
     logger.info("prediction handled", extra={"outcome": outcome.value, "detail_type": event.detail_type,
                                              "event_id": event.detail.get("event_id")})
+
+
+def _outcome(event: EventBridgeEvent) -> None:
+    try:
+        outcome, closed = handle_outcome(event, service().book, service().trigger)
+    except BadInput:
+        raise
+    except ValueError as error:
+        raise _as_invalid_event(error, "detail.data") from None
+    metrics.add_metric(name="ForecastsClosed", unit=MetricUnit.Count, value=closed)
+    logger.info("outcome handled", extra={"outcome": outcome.value, "detail_type": event.detail_type,
+                                          "closed": closed, "event_id": event.detail.get("event_id")})
 
 
 def _completion(record: SQSRecord) -> None:

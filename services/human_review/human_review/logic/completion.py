@@ -87,7 +87,8 @@ def handle_status_change(change: HumanLoopStatusChange, book: PolicyBook, ports:
         context = manifest_context(record, book)
         line = manifest_line(context, output)
         uri = part_uri(ports.bucket, record)
-        ports.storage.put_text(uri, join_lines([to_json_line(line)]))
+        if record.ground_truth_label is None:  # the world's answer, once known, is the line (issue 19)
+            ports.storage.put_text(uri, join_lines([to_json_line(line)]))
         fields |= {"output_s3_uri": change.output_s3_uri, "manifest_part_s3_uri": uri,
                    "corrected_label": corrected_label(line, context)}
     else:
