@@ -129,3 +129,19 @@ def test_forecast_policies_start_no_loop_by_default(review_env, default_forecast
     assert review_env.a2i.loops == {}
     run_trigger(bridge_event("PitBattleResolved", resolved(True), event_id="r-1"))
     assert list(parts()) == [f"manifests/parts/pit-battle-swap/{human_loop_name('p-17')}.jsonl"]
+
+
+def test_a_faceoff_result_closes_the_faceoff_predictions(review_env):
+    from tests.service.human_review_env import faceoff
+
+    run_trigger(bridge_event("FaceoffPredicted", faceoff(0.55, 0.2), event_id="nhl:2023020001:17:a"))
+    name = human_loop_name("nhl:2023020001:17:a")
+    assert review_env.a2i.loops[name].status == "InProgress"
+    result = {"game_id": "2023020001", "faceoff_seq": 17, "home_player_id": 8478402, "away_player_id": 8471675,
+              "winner_id": 8471675, "home_won": False, "ts_ms": 1795309201000}
+    assert run_trigger(bridge_event("FaceoffResolved", result, event_id="nhl:2023020001:result:17:1")) == {
+        "batchItemFailures": []}
+    assert review_env.a2i.loops[name].status in ("Stopping", "Stopped")
+    [text] = parts("faceoff-winner").values()
+    line = json.loads(text)
+    assert line["faceoff-winner"] == 0 and line["faceoff-winner-metadata"]["class-name"] == "away-wins"

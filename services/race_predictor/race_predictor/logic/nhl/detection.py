@@ -102,6 +102,7 @@ class FaceoffResult(BaseModel):
     away_player_id: int
     home_won: bool
     situation: FaceoffSituation
+    faceoff_seq: int = 0  # the stoppage it ends: matches the FaceoffPredicted events of that face-off
 
 
 RECENT_GAME_EVENTS = 16
@@ -335,7 +336,7 @@ def _faceoff_result(state: GameState, record: GameRecord) -> FaceoffResult | Non
     assert home_id is not None and away_id is not None
     state.count("faceoffs")
     return FaceoffResult(game_id=state.game_id, ts_ms=record.ts_ms, home_player_id=home_id,
-                         away_player_id=away_id, home_won=home_won,
+                         away_player_id=away_id, home_won=home_won, faceoff_seq=state.faceoff_seq,
                          situation=situation_of(state, state.dot or "center", record.ts_ms))
 
 
