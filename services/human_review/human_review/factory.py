@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from human_review.adapters.a2i import HumanLoops
 from human_review.adapters.loops_table import LoopsTable
+from human_review.adapters.queue import DeferQueue
 from human_review.adapters.state_table import StateTable
 from human_review.adapters.storage import Storage
 from human_review.logic.completion import CompletionPorts
@@ -28,6 +29,8 @@ class Service:
     book: PolicyBook
     trigger: TriggerPorts
     completion: CompletionPorts
+    defer: DeferQueue | None = None  # None: a deferred message fails and SQS redelivers it
+    max_defer_delay_s: int = 60
 
 
 @functools.cache
@@ -43,4 +46,6 @@ def service() -> Service:
                              human_loops=HumanLoops(), publisher=publisher, bucket=settings.review_bucket_name),
         completion=CompletionPorts(loops=loops, storage=storage, publisher=publisher,
                                    bucket=settings.review_bucket_name),
+        defer=DeferQueue(settings.trigger_queue_url) if settings.trigger_queue_url else None,
+        max_defer_delay_s=settings.max_defer_delay_s,
     )

@@ -22,7 +22,13 @@ from human_review.factory import service
 from human_review.logic import flow_setup
 from human_review.logic.completion import STATUS_CHANGE, handle_status_change
 from human_review.logic.policies import PolicyError
-from human_review.logic.trigger import EventBridgeEvent, handle_outcome, handle_prediction
+from human_review.logic.trigger import (
+    EventBridgeEvent,
+    Outcome,
+    handle_outcome,
+    handle_prediction,
+    seconds_to_next_minute,
+)
 from human_review.models import HumanLoopStatusChange
 from pitwall_shared.inputs import BadInput, Problem, read_json, validate
 from pitwall_shared.observability import observability
@@ -73,9 +79,26 @@ def _trigger(record: SQSRecord) -> None:
         raise
     except ValueError as error:  # pydantic's ValidationError included: the event does not fit its policy
         raise _as_invalid_event(error, "detail.data") from None
+    if outcome is Outcome.DEFERRED:
+        _defer(record)
     metrics.add_metric(name=f"Prediction_{outcome.value}", unit=MetricUnit.Count, value=1)
     logger.info("prediction handled", extra={"outcome": outcome.value, "detail_type": event.detail_type,
                                              "event_id": event.detail.get("event_id")})
+
+
+class Deferred(RuntimeError):
+    """Over the per-minute ceiling with no queue to put it back on: fail the message, SQS retries."""
+
+
+def _defer(record: SQSRecord) -> None:
+    """Put the candidate back for the next minute (a new message, so waiting is not a failed receive)."""
+    defer = service().defer
+    if defer is None:
+        raise Deferred("over the loops-per-minute ceiling; retried after the visibility timeout")
+    attribute = record.message_attributes["deferrals"]  # Powertools: None when absent
+    deferrals = int(attribute.string_value or 0) + 1 if attribute is not None else 1
+    delay = min(service().max_defer_delay_s, seconds_to_next_minute(service().trigger.clock()))
+    defer.send_later(record.body, delay, deferrals=deferrals)
 
 
 def _outcome(event: EventBridgeEvent) -> None:

@@ -47,7 +47,8 @@ class Outcome(StrEnum):
     NOT_REVIEWED = "not_reviewed"
     STARTED = "started"
     DUPLICATE = "duplicate"
-    SKIPPED_CEILING = "skipped_ceiling"
+    SKIPPED_CEILING = "skipped_ceiling"  # no longer produced: kept for records written before issue 19
+    DEFERRED = "deferred"  # over the per-minute ceiling: to be retried in the next minute
     CLOSED_BY_GROUND_TRUTH = "closed_by_ground_truth"  # a forecast whose outcome was already known
     OUTCOME_RECORDED = "outcome_recorded"
 
@@ -228,9 +229,10 @@ def handle_prediction(event: EventBridgeEvent, book: PolicyBook, ports: TriggerP
         record = existing  # an earlier attempt stopped half-way: finish it
 
     if not ports.state.try_acquire_loop_slot(policy.name, minute_bucket(ports.clock()), policy.max_loops_per_minute):
-        ports.loops.update(name, {"status": LoopStatus.SKIPPED.value, "failure_reason": "loops-per-minute ceiling",
-                                  "updated_at": _now_text(ports)})
-        return Outcome.SKIPPED_CEILING
+        # Over the ceiling the loop waits (issue 19 item 3): the record stays Pending and the caller
+        # puts the message back for the next minute; its redelivery finishes this same record.
+        ports.loops.update(name, {"failure_reason": "waiting: loops-per-minute ceiling", "updated_at": _now_text(ports)})
+        return Outcome.DEFERRED
 
     if forecast_pk is not None and ports.state.get_subject(forecast_pk).resolved:
         # The outcome arrived while this loop was being recorded: no person is asked.
@@ -250,6 +252,15 @@ def handle_prediction(event: EventBridgeEvent, book: PolicyBook, ports: TriggerP
         # Both sides write then read the subject: if the outcome's pass missed this loop, this sees it.
         _close_prediction(policy, subject.event_id, ports.state.get_subject(forecast_pk), ports)
     return Outcome.STARTED
+
+
+def seconds_to_next_minute(moment: datetime) -> int:
+    """How long a deferred candidate waits: to the next minute's ceiling, at least 1 s.
+
+    >>> seconds_to_next_minute(datetime(2026, 11, 22, 10, 0, 45, 500000))
+    15
+    """
+    return max(1, 60 - moment.second)
 
 
 def task_object_uri(bucket: str, name: str) -> str:
