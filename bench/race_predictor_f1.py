@@ -340,10 +340,17 @@ def main() -> int:
     parser.add_argument("--race", default="2023:9", help="SEASON:ROUND of a race in the shared data")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "f1")
     parser.add_argument("--extras", action="store_true", help="also the inference, cold-start and size figures")
+    parser.add_argument("--per-lap", action="store_true", help="also one line per lap")
     parser.add_argument("--laps", type=int, default=40, help="(--extras) laps of the simulated race")
     args = parser.parse_args()
     season, round_ = (int(part) for part in args.race.split(":", 1))
-    print_race_table(bench_race(args.data, season, round_))
+    race = bench_race(args.data, season, round_)
+    if args.per_lap:
+        print("lap messages predictions item_KB RCU WCU requests domain_ms POST_ms")
+        for r in race["rows"]:
+            print(f"{r['lap']} {r['messages']} {r['predictions']} {r['item_kb']:.2f} {r['rcu']:.0f} {r['wcu']:.0f} "
+                  f"{r['requests']} {r['domain_ms']:.1f} {r['post_ms']:.1f}")
+    print_race_table(race)
     if not args.extras:
         return 0
     results: dict[str, float] = {}

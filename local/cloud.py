@@ -28,9 +28,10 @@ from werkzeug.serving import make_server
 from local import moto_patches
 from local.artifact.__main__ import build_host
 from local.artifact.build import Artifact, runtime_dir
+from local.custom_resources import CustomResourceError, CustomResourceHost
 from local.emulators import Emulator, registry
 from local.process_server import OwnProcess, ProcessServer
-from local.provision import REGION, Translation, deploy, translate
+from local.provision import LOCAL_PARAMETERS, REGION, Translation, deploy, translate
 from local.runner import FunctionSpec, Runner
 from local.runner.sources.api_gateway import ApiGateway, routes_from_template
 from local.runner.sources.kinesis import KinesisPoller
@@ -104,9 +105,20 @@ class LocalCloud:
         self.artifact: Artifact | None = None
         self.dashboard_url = ""
         self._feed: Any = None
+        self.custom_resources: CustomResourceHost | None = None
+        # The local defaults (a work team, so human review is on) under what the caller gave.
+        self.parameters = LOCAL_PARAMETERS | self.parameters
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> LocalCloud:
+        """Start everything; on a failure, stop what had started and raise."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> LocalCloud:
         from moto.server import ThreadedMotoServer
 
         moto_patches.apply()
@@ -122,9 +134,23 @@ class LocalCloud:
         # Each function runs from its built artifact (host CPU, same requirements as the deploy).
         self.artifact = build_host(self.template)
         self.translation = translate(self.template, self.parameters)
-        self.resources = deploy(self.translation, stack_name=self.stack_name,
-                                cloudformation=self.client("cloudformation"), s3=self.client("s3"))
+        # The emulators the functions call start first: a custom resource's function calls them
+        # while the stack is being created (the A2I flow definition, issue 14).
         self._start_emulators(before_functions=True)
+        self.custom_resources = CustomResourceHost(self._custom_resource_spec, self.host).start()
+        moto_patches.set_custom_resource_handler(self.custom_resources.run)
+        try:
+            self.resources = deploy(self.translation, stack_name=self.stack_name,
+                                    cloudformation=self.client("cloudformation"), s3=self.client("s3"))
+        except Exception as error:
+            # moto answers a custom resource's failure as a 500 to CreateStack: say what failed, as
+            # CloudFormation's CREATE_FAILED reason would.
+            if self.custom_resources.failures:
+                raise CustomResourceError(f"local stack {self.stack_name} did not deploy: "
+                                          + "; ".join(self.custom_resources.failures)) from error
+            raise
+        finally:
+            moto_patches.set_custom_resource_handler(None)
         self.runner = Runner(self._function_specs())
         self.runner.warm()  # every sandbox starts and imports its handler now, in parallel
         self.gateway = ApiGateway(self.runner, routes_from_template(self.translation.sam), self.host, self.ports.api)
@@ -141,6 +167,8 @@ class LocalCloud:
     def stop(self) -> None:
         if self._feed is not None:
             self._feed.stop()
+        if self.custom_resources is not None:
+            self.custom_resources.stop()
         for poller in self.pollers:
             poller.stop()
         if self.gateway is not None:
@@ -167,7 +195,7 @@ class LocalCloud:
     def endpoint(self, service: str) -> str:
         """The URL a boto3 client of `service` should use (moto, or the service's emulator)."""
         for emulator in self.emulators.values():
-            if emulator.endpoint_variable and emulator.endpoint_variable.endswith("_" + _env_id(service)):
+            if any(variable.endswith("_" + _env_id(service)) for variable in emulator.variables):
                 return emulator.url
         return self.moto_url
 
@@ -199,8 +227,8 @@ class LocalCloud:
             "PITWALL_LOCAL": "1",
         }
         for emulator in self.emulators.values():
-            if emulator.endpoint_variable and emulator.url:
-                env[emulator.endpoint_variable] = emulator.url
+            for variable in emulator.variables if emulator.url else ():
+                env[variable] = emulator.url
         return env
 
     # --- internals ---------------------------------------------------------------------------
@@ -230,6 +258,20 @@ class LocalCloud:
                 concurrency=pools.get(logical_id, 1),
             ))
         return specs
+
+    def _custom_resource_spec(self, function: dict[str, Any]) -> FunctionSpec:
+        """How a custom resource's function runs while the stack is created (local/custom_resources.py)."""
+        assert self.artifact is not None
+        logical_id = function["logical_id"]
+        return FunctionSpec(
+            logical_id=logical_id, function_name=function["function_name"], function_arn=function["function_arn"],
+            handler=function["handler"], code_dir=self.artifact.function_dir(logical_id),
+            layer_dirs=self.artifact.layer_dirs(logical_id),
+            runtime_dirs=[runtime_dir(self.artifact.targets[logical_id])],
+            requirements=self.artifact.stack.functions[logical_id].requirements,
+            environment=self.base_environment() | function["environment"],
+            timeout_s=float(function["timeout"]), memory_mb=int(function["memory_size"]),
+            log_path=self.log_dir / f"{logical_id}.log")
 
     def _pool_sizes(self) -> dict[str, int]:
         sizes: dict[str, int] = {}

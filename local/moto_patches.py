@@ -10,10 +10,19 @@ import copy
 import functools
 import threading
 import types
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 _applied = False
+# Who answers a custom resource's Create (see local/custom_resources.py); None: moto's own Docker path.
+_custom_resource_handler: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
+
+
+def set_custom_resource_handler(handler: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None) -> None:
+    """Route custom resources of stacks created from now on to `handler(function, event) -> answer`."""
+    global _custom_resource_handler
+    _custom_resource_handler = handler
 
 
 def apply() -> None:
@@ -59,10 +68,47 @@ def apply() -> None:
     # transaction names are saved, and restored if it fails.
     import moto.dynamodb.models as dynamodb_models
 
+    # AWS: CloudFormation invokes a custom resource's function, waits for its answer and gives the
+    # stack's later resources the answer's Data (`!GetAtt Resource.Attr`). moto runs the function in
+    # Docker on a thread and resolves later references before any answer exists (to nothing). The
+    # local cloud runs the function itself, synchronously, before moto creates what depends on it.
+    from moto.cloudformation.custom_model import CustomModel
+
+    CustomModel.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign, assignment]
+        _custom_create(CustomModel.create_from_cloudformation_json.__func__))  # type: ignore[attr-defined]
+
     dynamodb_models.copy = _TABLES_NOT_COPIED  # type: ignore[assignment]
     dynamodb_models.DynamoDBBackend.transact_write_items = _undo_named_items(  # type: ignore[method-assign]
         dynamodb_models.DynamoDBBackend.transact_write_items)
     _applied = True
+
+
+def _custom_create(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def create(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+               region_name: str, **kwargs: Any) -> Any:
+        handler = _custom_resource_handler
+        if handler is None:
+            return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        from moto.awslambda.utils import get_backend
+        from moto.cloudformation import cloudformation_backends
+
+        properties = cloudformation_json["Properties"]
+        fn = get_backend(account_id, region_name).get_function(properties["ServiceToken"])
+        function = {"logical_id": getattr(fn, "logical_resource_id", fn.function_name),
+                    "function_name": fn.function_name, "function_arn": fn.function_arn, "handler": fn.handler,
+                    "environment": dict(fn.environment_vars or {}), "timeout": fn.timeout, "memory_size": fn.memory_size}
+        request_id = str(uuid.uuid4())
+        event = {"RequestType": "Create", "ServiceToken": properties["ServiceToken"], "StackId": kwargs["StackId"],
+                 "RequestId": request_id, "LogicalResourceId": kwargs["LogicalId"],
+                 "ResourceType": kwargs["ResourceType"], "ResourceProperties": properties}
+        answer = handler(function, event)  # raises when the function failed or answered FAILED
+        resource = cls(region_name, request_id, kwargs["LogicalId"], answer["PhysicalResourceId"])
+        resource.set_data(answer.get("Data") or {})
+        cloudformation_backends[account_id][region_name].get_stack(kwargs["StackId"]).add_custom_resource(resource)
+        return resource
+
+    return create
 
 
 def _read_on(scan: Callable[..., Any]) -> Callable[..., Any]:

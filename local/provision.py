@@ -25,6 +25,10 @@ from samtranslator.yaml_helper import yaml_parse
 CODE_BUCKET = "pitwall-local-code"
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
+# Parameters the local cloud deploys with unless told otherwise: a work team, so that human review
+# (a Condition on WorkTeamArn) is on and the stack creates its A2I flow definition in the emulator.
+LOCAL_WORK_TEAM_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:workteam/private-crowd/pitwall-local"
+LOCAL_PARAMETERS = {"WorkTeamArn": LOCAL_WORK_TEAM_ARN}
 
 
 @dataclass
@@ -34,6 +38,7 @@ class Translation:
     sam: dict[str, Any]
     cfn: dict[str, Any]
     code_dirs: dict[str, Path] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)  # stack parameters given (others: defaults)
 
 
 def load_template(path: Path) -> dict[str, Any]:
@@ -74,12 +79,34 @@ def translate(template_path: Path, parameters: dict[str, str] | None = None) -> 
     cfn = Translator(None, Parser(), boto_session=session).translate(
         work, parameter_values=dict(parameters or {}), get_managed_policy_map=lambda: policies
     )
-    return Translation(sam=sam, cfn=cfn, code_dirs=code_dirs)
+    declared = cfn.get("Parameters", {})
+    given = {name: str(value) for name, value in (parameters or {}).items() if name in declared}
+    return Translation(sam=sam, cfn=resolve_includes(cfn, base), code_dirs=code_dirs, parameters=given)
+
+
+def resolve_includes(node: Any, base: Path) -> Any:
+    """Replace each `Fn::Transform: AWS::Include` of a local file with the file's content.
+
+    CloudFormation runs AWS::Include after the SAM transform (SAM passes it through untouched), and
+    `sam deploy` uploads a local Location first; here the file is read in place, as the deployed
+    stack would see it. An S3 Location is left as it is.
+    """
+    if isinstance(node, list):
+        return [resolve_includes(item, base) for item in node]
+    if not isinstance(node, dict):
+        return node
+    transform = node.get("Fn::Transform")
+    if len(node) == 1 and isinstance(transform, dict) and transform.get("Name") == "AWS::Include":
+        location = (transform.get("Parameters") or {}).get("Location")
+        if isinstance(location, str) and not location.startswith("s3://"):
+            return resolve_includes(load_template(base / location), base)
+    return {key: resolve_includes(value, base) for key, value in node.items()}
 
 
 # Resource types moto's CloudFormation has no model for, and who plays their part locally.
 PLAYED_LOCALLY = {
     "AWS::ApiGateway::RestApi": "local API gateway (local/runner/sources/api_gateway.py)",
+    "AWS::ApiGateway::Account": "local API gateway (its access logs are not written locally)",
     "AWS::ApiGateway::Deployment": "local API gateway",
     "AWS::ApiGateway::Stage": "local API gateway",
     "AWS::ApiGateway::ApiKey": "local API gateway (no authentication on loopback)",
@@ -88,6 +115,7 @@ PLAYED_LOCALLY = {
     "AWS::Lambda::Permission": "the runner invokes functions directly",
     "AWS::KinesisFirehose::DeliveryStream": "Firehose emulator (local/emulators/firehose.py)",
     "AWS::SQS::QueuePolicy": "not enforced by moto; tests/template checks each statement instead",
+    "AWS::CloudWatch::Alarm": "no moto CloudFormation model and nothing evaluates alarms locally; tests/template checks each",
     "AWS::S3::BucketPolicy": "no moto CloudFormation model (pii_redaction); tests/template checks its statements",
 }
 
@@ -139,7 +167,8 @@ def deploy(translation: Translation, *, stack_name: str, cloudformation: Any, s3
         s3.put_object(Bucket=CODE_BUCKET, Key=f"{logical_id}.zip", Body=body)
     template = adapt_for_moto(translation.cfn)
     cloudformation.create_stack(
-        StackName=stack_name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+        StackName=stack_name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+        Parameters=[{"ParameterKey": name, "ParameterValue": value} for name, value in translation.parameters.items()],
     )
     deadline = time.monotonic() + timeout_s
     while True:

@@ -29,13 +29,21 @@ class Emulator:
     port_attribute: str
     server: Any = None
     url: str = ""
+    also_variables: tuple[str, ...] = ()  # further endpoint variables the same server answers
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Every endpoint variable that routes to this emulator."""
+        return ((self.endpoint_variable,) if self.endpoint_variable else ()) + self.also_variables
 
 
 def registry(*, before_functions: bool) -> list[Emulator]:
     """The emulators to start in this phase of `LocalCloud.start()`."""
     every = [
         Emulator("comprehend", "AWS_ENDPOINT_URL_COMPREHEND", wiring.comprehend, "comprehend"),
-        Emulator("a2i", "AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME", wiring.a2i, "a2i"),
+        # The A2I runtime, and the SageMaker calls that set A2I up (flow definitions, task UIs).
+        Emulator("a2i", "AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME", wiring.a2i, "a2i",
+                 also_variables=("AWS_ENDPOINT_URL_SAGEMAKER",)),
         Emulator("firehose", "AWS_ENDPOINT_URL_FIREHOSE", wiring.firehose, "firehose"),
     ]
     late = {"firehose"}

@@ -3,7 +3,12 @@
 Speaks the REST-JSON protocol of `sagemaker-a2i-runtime` (StartHumanLoop, DescribeHumanLoop,
 ListHumanLoops, StopHumanLoop, DeleteHumanLoop) with A2I's shapes, name rules and error codes, so
 boto3 reaches it through `AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME` (botocore's service id is
-"SageMaker A2I Runtime"). Under `/review/` a page lists the open loops and lets a person (or a
+"SageMaker A2I Runtime"). It also answers the part of the SageMaker control plane (JSON 1.1,
+`AWS_ENDPOINT_URL_SAGEMAKER`) that sets A2I up: Create/Describe/Delete of flow definitions and human
+task UIs, requests checked against botocore's own model of SageMaker (required members, lengths,
+patterns), which is how the stack's `Custom::A2iFlowDefinition` creates them locally. A loop then
+writes its output under its flow definition's `OutputConfig.S3OutputPath`; with
+`require_flow_definition` a loop naming no existing flow definition is refused, as A2I does. Under `/review/` a page lists the open loops and lets a person (or a
 Playwright test) answer one; `answer()` / `POST /review/api/loops/<name>/answer` do the same for
 programs. An answer writes `output.json` in A2I's layout to S3, marks the loop `Completed` and puts
 `SageMaker A2I HumanLoop Status Change` on the default event bus. Hand-written because no library
@@ -19,6 +24,8 @@ Example::
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import json
 import mimetypes
 import re
@@ -148,6 +155,9 @@ class A2IEmulator:
     event_bus_name: str = "default"
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     loops: dict[str, HumanLoop] = field(default_factory=dict)
+    require_flow_definition: bool = False
+    created_flow_definitions: dict[str, dict[str, Any]] = field(default_factory=dict)  # name → description
+    human_task_uis: dict[str, dict[str, Any]] = field(default_factory=dict)  # name → description
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _throttle_next: int = 0
 
@@ -212,6 +222,8 @@ class A2IEmulator:
             if self._throttle_next > 0:
                 self._throttle_next -= 1
                 raise A2IError(429, "ThrottlingException", "Rate exceeded")
+            if self.require_flow_definition and not self._flow_by_arn(flow_arn):
+                raise A2IError(404, "ResourceNotFoundException", f"FlowDefinition {flow_arn} not found")
             if name in self.loops:
                 raise A2IError(409, "ConflictException", f"HumanLoop with name {name} already exists")
             arn = f"arn:aws:sagemaker:{self.region}:{self.account_id}:human-loop/{name}"
@@ -290,7 +302,9 @@ class A2IEmulator:
     # --- answering ---------------------------------------------------------------------------
     def output_uri(self, loop: HumanLoop) -> str:
         """`<output path>/<flow definition name>/YYYY/MM/DD/hh/mm/ss/<loop name>/output.json`."""
-        base = self.flow_definitions.get(loop.flow_definition_arn, self.output_s3_path).rstrip("/")
+        created = self._flow_by_arn(loop.flow_definition_arn)
+        base = (created["OutputConfig"]["S3OutputPath"] if created else
+                self.flow_definitions.get(loop.flow_definition_arn, self.output_s3_path)).rstrip("/")
         flow_name = loop.flow_definition_arn.split(":flow-definition/", 1)[1]
         stamp = loop.creation_time.astimezone(UTC).strftime("%Y/%m/%d/%H/%M/%S")
         return f"{base}/{flow_name}/{stamp}/{loop.name}/output.json"
@@ -380,6 +394,97 @@ class A2IEmulator:
         if response.get("FailedEntryCount"):
             raise RuntimeError(f"status-change event not accepted: {response['Entries']}")
 
+    # --- the SageMaker control plane: flow definitions and human task UIs -------------------
+    def _flow_by_arn(self, arn: str) -> dict[str, Any] | None:
+        name = arn.split(":flow-definition/", 1)[-1]
+        found = self.created_flow_definitions.get(name)
+        return found if found and found["FlowDefinitionArn"] == arn else None
+
+    def sagemaker(self, operation: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """One SageMaker control-plane call (X-Amz-Target `SageMaker.<operation>`)."""
+        handlers = {
+            "CreateHumanTaskUi": self._create_human_task_ui, "DescribeHumanTaskUi": self._describe_human_task_ui,
+            "DeleteHumanTaskUi": self._delete_human_task_ui, "CreateFlowDefinition": self._create_flow_definition,
+            "DescribeFlowDefinition": self._describe_flow_definition,
+            "DeleteFlowDefinition": self._delete_flow_definition,
+        }
+        if operation not in handlers:
+            raise A2IError(400, "UnknownOperationException", f"{operation} is not served by the local A2I emulator")
+        _validate_input(operation, body)
+        with self._lock:
+            return handlers[operation](body)
+
+    def _arn(self, kind: str, name: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{self.account_id}:{kind}/{name}"
+
+    def _create_human_task_ui(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        name = body["HumanTaskUiName"]
+        if name in self.human_task_uis:
+            raise A2IError(400, "ResourceInUse", f"HumanTaskUi {name} already exists")
+        arn = self._arn("human-task-ui", name)
+        self.human_task_uis[name] = {"HumanTaskUiArn": arn, "HumanTaskUiName": name, "HumanTaskUiStatus": "Active",
+                                     "CreationTime": self.clock().timestamp(),
+                                     "UiTemplate": {"Url": f"s3://local-a2i/{name}.html",
+                                                    "ContentSha256": _sha256(body["UiTemplate"]["Content"])},
+                                     "_content": body["UiTemplate"]["Content"]}
+        return {"HumanTaskUiArn": arn}
+
+    def _human_task_ui(self, name: str) -> dict[str, Any]:
+        found = self.human_task_uis.get(name)
+        if found is None:
+            raise A2IError(400, "ResourceNotFound", f"HumanTaskUi {name} not found")
+        return found
+
+    def _describe_human_task_ui(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in self._human_task_ui(body["HumanTaskUiName"]).items() if not k.startswith("_")}
+
+    def _delete_human_task_ui(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        ui = self._human_task_ui(body["HumanTaskUiName"])
+        users = [f for f in self.created_flow_definitions.values()
+                 if f["HumanLoopConfig"]["HumanTaskUiArn"] == ui["HumanTaskUiArn"]]
+        if users:
+            raise A2IError(400, "ResourceInUse", f"HumanTaskUi {ui['HumanTaskUiName']} is used by "
+                                                 f"{users[0]['FlowDefinitionName']}")
+        del self.human_task_uis[ui["HumanTaskUiName"]]
+        return {}
+
+    def _create_flow_definition(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        name = body["FlowDefinitionName"]
+        if name in self.created_flow_definitions:
+            raise A2IError(400, "ResourceInUse", f"FlowDefinition {name} already exists")
+        config = dict(body["HumanLoopConfig"])
+        ui_name = str(config["HumanTaskUiArn"]).rsplit("/", 1)[-1]
+        if self.human_task_uis.get(ui_name, {}).get("HumanTaskUiArn") != config["HumanTaskUiArn"]:
+            raise _validation(f"HumanTaskUi {config['HumanTaskUiArn']} does not exist")
+        try:
+            _split_s3(body["OutputConfig"]["S3OutputPath"] + "/")
+        except ValueError:
+            raise _validation("OutputConfig.S3OutputPath must be an s3:// URI") from None
+        arn = self._arn("flow-definition", name)
+        self.created_flow_definitions[name] = {
+            "FlowDefinitionArn": arn, "FlowDefinitionName": name, "FlowDefinitionStatus": "Active",
+            "CreationTime": self.clock().timestamp(), "HumanLoopConfig": config,
+            "OutputConfig": dict(body["OutputConfig"]), "RoleArn": body["RoleArn"],
+        }
+        return {"FlowDefinitionArn": arn}
+
+    def _flow_definition(self, name: str) -> dict[str, Any]:
+        found = self.created_flow_definitions.get(name)
+        if found is None:
+            raise A2IError(400, "ResourceNotFound", f"FlowDefinition {name} not found")
+        return found
+
+    def _describe_flow_definition(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(self._flow_definition(body["FlowDefinitionName"]))
+
+    def _delete_flow_definition(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        flow = self._flow_definition(body["FlowDefinitionName"])
+        if any(loop.flow_definition_arn == flow["FlowDefinitionArn"] and loop.status == "InProgress"
+               for loop in self.loops.values()):
+            raise A2IError(400, "ResourceInUse", f"FlowDefinition {flow['FlowDefinitionName']} has loops in progress")
+        del self.created_flow_definitions[flow["FlowDefinitionName"]]
+        return {}
+
     # --- the reviewer page's JSON API --------------------------------------------------------
     def open_loops(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -414,6 +519,13 @@ class A2IEmulator:
 
     # --- WSGI --------------------------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
+        target = request.headers.get("X-Amz-Target", "")
+        if request.method == "POST" and target.startswith("SageMaker."):
+            try:
+                return _json(self.sagemaker(target.removeprefix("SageMaker."), _body(request)),
+                             content_type="application/x-amz-json-1.1")
+            except A2IError as error:
+                return _json_1_1_error(error)
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, args = adapter.match()
@@ -477,9 +589,68 @@ def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _json(body: Mapping[str, Any], status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json",
+def _json(body: Mapping[str, Any], status: int = 200, content_type: str = "application/json") -> Response:
+    return Response(json.dumps(body), status=status, content_type=content_type,
                     headers={"x-amzn-RequestId": str(uuid.uuid4())})
+
+
+def _json_1_1_error(error: A2IError) -> Response:
+    return _json({"__type": error.code, "message": error.message}, error.status, "application/x-amz-json-1.1")
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@functools.cache
+def _sagemaker_model() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("sagemaker")
+
+
+def _validate_input(operation: str, body: Mapping[str, Any]) -> None:
+    """Refuse what SageMaker would: members missing or unknown, lengths, ranges and patterns of its model."""
+    problems: list[str] = []
+    _check_shape(_sagemaker_model().operation_model(operation).input_shape, body, operation, problems)
+    if problems:
+        raise _validation(f"{len(problems)} validation error(s) detected: " + "; ".join(problems[:5]))
+
+
+def _check_shape(shape: Any, value: Any, path: str, problems: list[str]) -> None:
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, Mapping):
+            problems.append(f"{path}: expected an object")
+            return
+        problems += [f"{path}.{name}: Member must not be null" for name in shape.required_members if name not in value]
+        for name, member in value.items():
+            if name not in shape.members:
+                problems.append(f"{path}.{name}: unknown member")
+            else:
+                _check_shape(shape.members[name], member, f"{path}.{name}", problems)
+    elif kind == "list":
+        if not isinstance(value, list):
+            problems.append(f"{path}: expected a list")
+            return
+        for index, item in enumerate(value):
+            _check_shape(shape.member, item, f"{path}[{index}]", problems)
+    elif kind == "string":
+        meta = shape.metadata
+        if not isinstance(value, str):
+            problems.append(f"{path}: expected a string")
+        elif not meta.get("min", 0) <= len(value) <= meta.get("max", 1 << 30):
+            problems.append(f"{path}: Member must have length between {meta.get('min', 0)} and {meta.get('max')}")
+        elif "pattern" in meta and not re.fullmatch(meta["pattern"], value, re.S):
+            problems.append(f"{path}: Member must satisfy regular expression pattern: {meta['pattern']}")
+        elif shape.enum and value not in shape.enum:
+            problems.append(f"{path}: Member must satisfy enum value set: {shape.enum}")
+    elif kind in ("integer", "long"):
+        meta = shape.metadata
+        if not isinstance(value, int) or isinstance(value, bool):
+            problems.append(f"{path}: expected an integer")
+        elif not meta.get("min", -(1 << 62)) <= value <= meta.get("max", 1 << 62):
+            problems.append(f"{path}: Member must have value between {meta.get('min')} and {meta.get('max')}")
 
 
 def _error(error: A2IError) -> Response:
@@ -501,7 +672,7 @@ def _static(filename: str) -> Response:
 def make_app(*, s3: Any = None, events: Any = None, output_s3_path: str = "s3://pitwall-a2i-output/a2i",
              flow_definitions: Mapping[str, str] | None = None, region: str = "us-east-1",
              account_id: str = "123456789012", event_bus_name: str = "default",
-             clock: Callable[[], datetime] | None = None) -> A2IEmulator:
+             clock: Callable[[], datetime] | None = None, require_flow_definition: bool = False) -> A2IEmulator:
     """Build the emulator (a WSGI app). Pass boto3 S3 and EventBridge clients of the local cloud.
 
     `output_s3_path` is where every flow definition writes unless `flow_definitions` maps its ARN to
@@ -509,7 +680,8 @@ def make_app(*, s3: Any = None, events: Any = None, output_s3_path: str = "s3://
     """
     emulator = A2IEmulator(s3=s3, events=events, output_s3_path=output_s3_path,
                            flow_definitions=dict(flow_definitions or {}), region=region,
-                           account_id=account_id, event_bus_name=event_bus_name)
+                           account_id=account_id, event_bus_name=event_bus_name,
+                           require_flow_definition=require_flow_definition)
     if clock is not None:
         emulator.clock = clock
     return emulator

@@ -38,9 +38,9 @@ def a2i(cloud: LocalCloud) -> Any:
         return None
     from local.emulators.a2i import make_app
 
-    settings: dict[str, Any] = {}
-    if "ReviewManifestsBucket" in cloud.resources:  # where the human_review service reads A2I output
-        settings["output_s3_path"] = f"s3://{cloud.physical_id('ReviewManifestsBucket')}/a2i-output"
+    # It starts before the stack: the stack's flow definition (created through it) says where
+    # output goes, and a loop naming a flow definition that does not exist is refused, as in AWS.
+    settings: dict[str, Any] = {"require_flow_definition": True}
     settings |= cloud.emulator_settings.get("a2i", {})
     return make_app(s3=cloud.client("s3"), events=cloud.client("events"), **settings)
 

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from local.provision import translate
+from local.provision import LOCAL_PARAMETERS, translate
 
 ROOT = Path(__file__).resolve().parents[2]
 ALLOWLIST = Path(__file__).with_name("iam_allowlist.json")
@@ -41,7 +41,7 @@ def _as_list(value: Any) -> list[Any]:
 
 def function_grants(cfn: dict[str, Any] | None = None) -> dict[str, Any]:
     """{function logical id: {"managed_policies": [...], "grants": [{"effect", "actions", "resources"}]}}."""
-    cfn = cfn or translate(ROOT / "template.yaml").cfn
+    cfn = cfn or translate(ROOT / "template.yaml", LOCAL_PARAMETERS).cfn
     resources = cfn["Resources"]
     out: dict[str, Any] = {}
     for logical_id, resource in sorted(resources.items()):

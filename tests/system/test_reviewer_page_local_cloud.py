@@ -16,6 +16,7 @@ import pytest
 
 from local.cloud import LocalCloud
 from local.demos.human_review import run_demo
+from local.provision import LOCAL_WORK_TEAM_ARN
 from tests.polling import wait_for
 from tests.system import test_reviewer_page as page_test
 
@@ -28,6 +29,23 @@ browser = page_test.browser  # the Chromium fixture (skips with the reason when 
 def cloud(tmp_path_factory):
     with LocalCloud(ROOT / "template.yaml", log_dir=tmp_path_factory.mktemp("logs")) as running:
         yield running
+
+
+def test_the_stack_created_its_flow_definition_through_the_custom_resource(cloud):
+    # template.yaml's Custom::A2iFlowDefinition ran ReviewA2iSetupFunction while the stack was created
+    # (the local cloud deploys with a work team, so review is on); the loops below run on what it made.
+    [request] = [r for r in cloud.custom_resources.requests if r["LogicalResourceId"] == "ReviewFlowDefinition"]
+    assert request["RequestType"] == "Create"
+    arn = cloud.physical_id("ReviewFlowDefinition")
+    sagemaker = cloud.client("sagemaker")
+    flow = sagemaker.describe_flow_definition(FlowDefinitionName=arn.rsplit("/", 1)[-1])
+    assert flow["FlowDefinitionArn"] == arn and flow["FlowDefinitionStatus"] == "Active"
+    assert flow["OutputConfig"]["S3OutputPath"] == f"s3://{cloud.physical_id('ReviewManifestsBucket')}/a2i-output"
+    assert flow["HumanLoopConfig"]["WorkteamArn"] == LOCAL_WORK_TEAM_ARN
+    assert flow["RoleArn"].endswith(cloud.physical_id("ReviewA2iExecutionRole"))
+    environment = cloud.client("lambda").get_function_configuration(
+        FunctionName=cloud.physical_id("ReviewTriggerFunction"))["Environment"]["Variables"]
+    assert environment["DEFAULT_FLOW_DEFINITION_ARN"] == arn
 
 
 def test_a_person_answers_on_the_page_and_the_line_reaches_s3(cloud, browser):

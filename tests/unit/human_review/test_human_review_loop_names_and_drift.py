@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from human_review.drift import DriftState, observe
-from human_review.loop_names import MAX_LENGTH, NAME_PATTERN, human_loop_name, is_valid_loop_name
+from human_review.logic.drift import DriftState, observe
+from human_review.logic.loop_names import MAX_LENGTH, NAME_PATTERN, human_loop_name, is_valid_loop_name
 from tests.unit.human_review.hr_builders import policy
 
 

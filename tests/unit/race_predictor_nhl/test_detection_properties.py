@@ -5,7 +5,13 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from race_predictor.logic.nhl.detection import DOTS, GameState, StepOutput, apply_record
+from race_predictor.logic.nhl.detection import (
+    DOTS,
+    MAX_SETUPS_PER_STOPPAGE,
+    GameState,
+    StepOutput,
+    apply_record,
+)
 from race_predictor.models.nhl import parse_record
 from tests.hypothesis_profiles import examples
 
@@ -53,8 +59,16 @@ def run(records):
 @given(sequences())
 def test_no_combination_twice_and_only_during_stoppages(records):
     state, out, phases = run(records)
-    keys = [(s.faceoff_seq, s.dot, s.home_player_id, s.away_player_id) for s in out.setups]
+    keys = [s.combination for s in out.setups]
     assert len(keys) == len(set(keys))
+    # A pair is predicted again only after another one came between (A -> B -> A, issue 18.6).
+    for before, after in zip(out.setups, out.setups[1:], strict=False):
+        if before.faceoff_seq == after.faceoff_seq:
+            assert before.pair != after.pair and after.setup_index == before.setup_index + 1
+    per_stoppage: dict[int, int] = {}
+    for setup in out.setups:
+        per_stoppage[setup.faceoff_seq] = per_stoppage.get(setup.faceoff_seq, 0) + 1
+    assert all(n <= MAX_SETUPS_PER_STOPPAGE for n in per_stoppage.values())
     assert all(phase in ("stoppage", "forming", "set") for phase in phases)
     for setup in out.setups:
         assert PLAYERS[setup.home_player_id] == "home" and PLAYERS[setup.away_player_id] == "away"

@@ -75,20 +75,28 @@ def test_whistle_forming_set_and_clock_start():
     assert (setup.dot, setup.home_player_id, setup.away_player_id, setup.trigger) == ("end_+x_+y", HOME_C, AWAY_C, "set")
     # Home attacks +x in period 1: an end dot at +x is its offensive zone; clock ran 10 s.
     assert setup.situation.zone == "O" and setup.situation.seconds_elapsed == pytest.approx(10.0)
+    # Facing +x, the home taker has the +y dot on his left (the away taker on his right).
+    assert setup.situation.home_side == "L"
     state, _ = run([game(13_000, "faceoff", winner_id=AWAY_C, loser_id=HOME_C), game(13_000, "clock_start")], state)
     assert state.phase == "in_play"
 
 
-def test_waive_out_predicts_again_and_a_known_pair_does_not():
+def test_waive_out_predicts_again_and_a_pair_back_after_another_is_current_again():
     state, _ = run([lineup(), game(0, "period_start", period=1), game(100, "clock_start"), game(5000, "whistle")])
     state, out = run(still(5100, {HOME_C: (-2, 0), AWAY_C: (2, 0), HOME_W: (-15, 10)}), state)
     assert [s.home_player_id for s in out.setups] == [HOME_C]
     # HOME_C waved out: the winger comes in and settles at the dot.
     state, out = run(still(6200, {HOME_C: (-15, 10), AWAY_C: (2, 0), HOME_W: (-2, 0)}), state)
     assert [(s.home_player_id, s.trigger) for s in out.setups] == [(HOME_W, "taker_changed")]
-    # Back to the first pair: already predicted for this face-off, so nothing new.
+    # Back to the first pair (issue 18.6): its prediction is current again, so it is triggered again,
+    # once, under a new combination (the ledger must not take it for the first one).
     state, out = run(still(7300, {HOME_C: (-2, 0), AWAY_C: (2, 0), HOME_W: (-15, 10)}), state)
-    assert out.setups == [] and state.takers == (HOME_C, AWAY_C)
+    assert [(s.home_player_id, s.trigger) for s in out.setups] == [(HOME_C, "taker_changed")]
+    assert state.takers == (HOME_C, AWAY_C)
+    assert len(set(state.predicted)) == 3
+    # The same pair still standing there (jitter, more samples) is not a new prediction.
+    state, out = run(still(8400, {HOME_C: (-2.3, 0.2), AWAY_C: (2, 0), HOME_W: (-15, 10)}), state)
+    assert out.setups == []
 
 
 def test_moving_players_are_not_set_and_goalie_never_takes():

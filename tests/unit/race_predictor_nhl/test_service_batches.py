@@ -17,7 +17,8 @@ from tests.contracts import assert_valid_event
 
 class RecordingPublisher:
     def __init__(self) -> None:
-        self.details: list[dict] = []
+        self.details: list[dict] = []  # FaceoffPredicted
+        self.resolved: list[dict] = []  # FaceoffResolved
         self.calls = 0
 
     def publish_many(self, events):
@@ -25,7 +26,8 @@ class RecordingPublisher:
 
         self.calls += 1
         out = [envelope(event) for event in events]
-        self.details += out
+        for event, detail in zip(events, out, strict=True):
+            (self.resolved if event.detail_type == "FaceoffResolved" else self.details).append(detail)
         return out
 
 
@@ -113,3 +115,58 @@ def test_new_setups_of_one_batch_are_scored_in_one_model_call():
     calls_before = model.model_calls
     _, report = process_tracking_event(kinesis_event(records, 1), service)
     assert report.setups == 3 and model.model_calls - calls_before <= 1
+
+
+def test_takers_switching_back_publish_the_first_pair_again_and_the_view_shows_it():
+    """Issue 18.6: A -> B -> A in one stoppage publishes A's prediction again; GET shows the current pair."""
+    lineup = {"type": "lineup", "game_id": "g-ab", "season": 20232024, "home_team": "BOS", "away_team": "MTL",
+              "players": [{"player_id": p, "side": s, "position": "C", "shoots": "L"}
+                          for p, s in ((11, "home"), (12, "home"), (21, "away"))]}
+
+    def still(ts0: int, placements: dict[int, tuple[float, float]]) -> list[dict]:
+        return [{"type": "position", "game_id": "g-ab", "ts_ms": ts0 + k * 100, "player_id": pid, "x_ft": x,
+                 "y_ft": y} for k in range(10) for pid, (x, y) in placements.items()]
+
+    def game(ts: int, event: str, **extra) -> dict:
+        return {"type": "game", "game_id": "g-ab", "ts_ms": ts, "event": event, **extra}
+
+    a = {11: (-2.0, 0.0), 21: (2.0, 0.0), 12: (-15.0, 10.0)}
+    b = {11: (-15.0, 10.0), 21: (2.0, 0.0), 12: (-2.0, 0.0)}
+    publisher = RecordingPublisher()
+    service = make_service(InMemoryStateStore(), InMemoryLedger(), publisher, InMemoryPlayerStats())
+    sequence = 1
+    for batch, current_home in (([lineup, game(0, "period_start", period=1), game(100, "clock_start"),
+                                  game(5000, "whistle"), *still(5100, a)], 11),
+                                (still(6200, b), 12), (still(7300, a), 11)):
+        process_tracking_event(kinesis_event(batch, sequence), service)
+        sequence += len(batch)
+        view = service.current_prediction("g-ab")
+        assert view["prediction"]["home_player_id"] == current_home
+        assert view["takers"] == {"home_player_id": current_home, "away_player_id": 21}
+    assert [d["data"]["home_player_id"] for d in publisher.details] == [11, 12, 11]
+    assert len({d["event_id"] for d in publisher.details}) == 3
+    first, _, again = (d["data"] for d in publisher.details)
+    assert again["home_win_probability"] == first["home_win_probability"]
+
+
+def test_each_faceoff_taken_publishes_one_faceoff_resolved_matching_its_predictions():
+    """Issue 19 item 1: the face-off's outcome as an event, the ground truth of its predictions."""
+    game = simulate_game("g-results", seed=5, faceoffs_per_period=4, periods=1, waive_out_rate=0.5)
+    store, ledger, stats, publisher = InMemoryStateStore(), InMemoryLedger(), InMemoryPlayerStats(), RecordingPublisher()
+    service = make_service(store, ledger, publisher, stats)
+    chunks = [game.records[i:i + 250] for i in range(0, len(game.records), 250)]
+    sequence = 1
+    for chunk in chunks:
+        event = kinesis_event(chunk, sequence)
+        process_tracking_event(event, service)
+        process_tracking_event(event, service)  # delivered twice: still one event per face-off
+        sequence += len(chunk)
+    taken = [r for r in game.records if r.get("type") == "game" and r.get("event") == "faceoff"]
+    assert len(publisher.resolved) == len(taken) > 0
+    assert len({d["event_id"] for d in publisher.resolved}) == len(taken)
+    predicted_seqs = {d["data"]["faceoff_seq"] for d in publisher.details}
+    for detail in publisher.resolved:
+        assert_valid_event("FaceoffResolved", detail)
+        data = detail["data"]
+        assert data["winner_id"] == (data["home_player_id"] if data["home_won"] else data["away_player_id"])
+    assert predicted_seqs <= {d["data"]["faceoff_seq"] for d in publisher.resolved}

@@ -9,7 +9,9 @@ item carries `expires_at` (epoch seconds) for DynamoDB TTL.
 from __future__ import annotations
 
 import json
+import time
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 from pitwall_shared.aws import DynamoTableAdapter, conditional_check_failed
@@ -17,6 +19,9 @@ from race_predictor.logic.ports import STALE_CLAIM_S, ClaimResult, Stored, Versi
 
 STATE_SK = "STATE"
 LEDGER_PREFIX = "PUB#"
+BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
+BATCH_ATTEMPTS = 5
 
 
 def encode_body(body: dict[str, Any]) -> bytes:
@@ -93,3 +98,66 @@ class DynamoPublishLedger(DynamoTableAdapter):
         if expires_at is not None:
             item["expires_at"] = {"N": str(expires_at)}
         self.dynamodb.put_item(TableName=self.table_name, Item=item)
+
+    def statuses(self, key: str, entries: Sequence[str]) -> dict[str, tuple[str, float]]:
+        """One strongly consistent BatchGetItem per 100 entries (DynamoDB's per-call limit,
+        https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html)."""
+        found: dict[str, tuple[str, float]] = {}
+        unique = list(dict.fromkeys(entries))
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            request: dict[str, Any] = {self.table_name: {
+                "Keys": [self._key(key, entry) for entry in unique[start:start + BATCH_GET_LIMIT]],
+                "ConsistentRead": True, "ProjectionExpression": "sk, #status, claimed_at",
+                "ExpressionAttributeNames": {"#status": "status"}}}
+            for attempt in range(BATCH_ATTEMPTS):
+                response = self.dynamodb.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table_name, []):
+                    found[item["sk"]["S"][len(LEDGER_PREFIX):]] = (
+                        item.get("status", {}).get("S", ""), float(item.get("claimed_at", {}).get("N", "0")))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(min(0.2, 0.01 * 2**attempt))
+            else:
+                raise RuntimeError("ledger BatchGetItem kept returning unprocessed keys")
+        return found
+
+    def mark_published_many(self, key: str, entries: Sequence[tuple[str, dict[str, Any] | None]],
+                            expires_at: int | None) -> None:
+        """One BatchWriteItem per 25 entries (the per-call limit,
+        https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html);
+        unprocessed items are retried with back-off, then the error is raised (the entries stay in
+        the outbox and a later call claims them once stale)."""
+        puts = []
+        for entry, keep in entries:
+            item = {**self._key(key, entry), "status": {"S": "published"}}
+            if keep is not None:
+                item["keep"] = {"S": json.dumps(keep, separators=(",", ":"), sort_keys=True)}
+            if expires_at is not None:
+                item["expires_at"] = {"N": str(expires_at)}
+            puts.append({"PutRequest": {"Item": item}})
+        for start in range(0, len(puts), BATCH_WRITE_LIMIT):
+            request: dict[str, Any] = {self.table_name: puts[start:start + BATCH_WRITE_LIMIT]}
+            for attempt in range(BATCH_ATTEMPTS):
+                request = self.dynamodb.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+                if not request:
+                    break
+                time.sleep(min(0.2, 0.01 * 2**attempt))
+            else:
+                raise RuntimeError("ledger BatchWriteItem kept returning unprocessed items")
+
+    def kept(self, key: str) -> list[dict[str, Any]]:
+        """The kept records of `key` (a Query of its ledger items, for the GET views only)."""
+        records: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "ConsistentRead": True,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "FilterExpression": "attribute_exists(keep)", "ProjectionExpression": "keep",
+            "ExpressionAttributeValues": {":pk": {"S": key}, ":prefix": {"S": LEDGER_PREFIX}},
+        }
+        while True:
+            response = self.dynamodb.query(**kwargs)
+            records += [json.loads(item["keep"]["S"]) for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return records
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -44,6 +45,19 @@ class PublishLedger(Protocol):
 
     def mark_published(self, key: str, entry: str, expires_at: int | None) -> None: ...
 
+    def statuses(self, key: str, entries: Sequence[str]) -> dict[str, tuple[str, float]]:
+        """entry -> (status, claimed_at) of the entries the ledger holds (absent ones left out)."""
+        ...
+
+    def mark_published_many(self, key: str, entries: Sequence[tuple[str, dict[str, Any] | None]],
+                            expires_at: int | None) -> None:
+        """Mark each (entry, keep) published; `keep` (if not None) is a record kept with it."""
+        ...
+
+    def kept(self, key: str) -> list[dict[str, Any]]:
+        """The records kept with `key`'s published entries (the F1 closed battles), in entry order."""
+        ...
+
 
 class InMemoryStateStore:
     """A StateStore in a dict, with the same conditional-write semantics (thread-safe)."""
@@ -75,6 +89,7 @@ class InMemoryLedger:
 
     def __init__(self) -> None:
         self.entries: dict[tuple[str, str], tuple[str, float]] = {}
+        self.keeps: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def claim(self, key: str, entry: str, now: float) -> ClaimResult:
@@ -92,3 +107,19 @@ class InMemoryLedger:
     def mark_published(self, key: str, entry: str, expires_at: int | None) -> None:
         with self._lock:
             self.entries[(key, entry)] = ("published", 0.0)
+
+    def statuses(self, key: str, entries: Sequence[str]) -> dict[str, tuple[str, float]]:
+        with self._lock:
+            return {entry: self.entries[(key, entry)] for entry in entries if (key, entry) in self.entries}
+
+    def mark_published_many(self, key: str, entries: Sequence[tuple[str, dict[str, Any] | None]],
+                            expires_at: int | None) -> None:
+        with self._lock:
+            for entry, keep in entries:
+                self.entries[(key, entry)] = ("published", 0.0)
+                if keep is not None:
+                    self.keeps[(key, entry)] = copy.deepcopy(keep)
+
+    def kept(self, key: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [copy.deepcopy(keep) for (k, entry), keep in sorted(self.keeps.items()) if k == key]

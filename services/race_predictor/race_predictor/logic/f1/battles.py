@@ -80,6 +80,8 @@ def _openings(state: RaceState, rules: BattleRules) -> list[tuple[int, str, str,
     for p in pit_laps:
         if p < 2:
             continue  # no classified order at the end of lap 0
+        if not any(p in by_lap and (p - 1) in state.laps.get(driver, {}) for driver, by_lap in state.pit_ins.items()):
+            continue  # no stopper's lap p-1 known (or still in the window): nothing can open
         order = _positions_at(state, p - 1)
         for driver, by_lap in state.pit_ins.items():
             if p not in by_lap or driver not in state.laps or (p - 1) not in state.laps[driver]:
@@ -126,6 +128,34 @@ def _settle(state: RaceState, rules: BattleRules, p: int, ahead: str, behind: st
 def derive_battles(state: RaceState, rules: BattleRules = BattleRules()) -> list[Battle]:
     """Every battle the facts define, with its status now, sorted by opening lap then id."""
     return [_settle(state, rules, *opening) for opening in _openings(state, rules)]
+
+
+def parse_battle_id(battle_id: str) -> tuple[int, str, str]:
+    """(opened lap, ahead, behind) of an id made by `battle_id`."""
+    lap, ahead, behind = battle_id.split("-")
+    return int(lap[1:]), ahead, behind
+
+
+def holds(battles: list[Battle], rules: BattleRules = BattleRules()) -> dict[str, list[tuple[int, int]]]:
+    """Per driver, the laps his open battles can still read, for the state's window: from three laps
+    before the opening (the pace feature) to the last a battle settles on (q + 1 <= p + window + 1).
+    Bounded even for a battle that never settles (a car that retired keeps it open to the flag)."""
+    held: dict[str, list[tuple[int, int]]] = {}
+    for battle in battles:
+        if battle.status == "open":
+            span = (battle.opened_lap - 3, battle.opened_lap + rules.window_laps + 1)
+            for driver in (battle.ahead, battle.behind):
+                if span not in held.setdefault(driver, []):
+                    held[driver].append(span)
+    return {driver: sorted(spans) for driver, spans in sorted(held.items())}
+
+
+def forget_closed(state: RaceState) -> None:
+    """Drop closed battles the window can no longer derive (their lap p-1 is gone for good)."""
+    for battle_id in list(state.closed):
+        p, ahead, behind = parse_battle_id(battle_id)
+        if state.lap(ahead, p - 1) is None or state.lap(behind, p - 1) is None:
+            state.closed.discard(battle_id)
 
 
 def prediction_laps(state: RaceState, battle: Battle, rules: BattleRules = BattleRules()) -> list[int]:

@@ -1,9 +1,11 @@
 """One F1 call end to end: apply timing messages to the race item, predict, publish once, answer.
 
 The race item is read and written once per call through `update_with_retries` (optimistic
-locking); new predictions go into the item's outbox in the same write and are then published
-through the ledger, so neither a concurrent call nor a retried request publishes one twice.
-The views behind the GET routes are here too.
+locking); it holds a bounded window of the race (`WINDOW_LAPS`, `state.py`), so a call costs the
+same at lap 60 as at lap 5. New predictions go into the item's outbox in the same write and are
+then published by `OutboxPublisher`, which marks them in the ledger; the next write drops them from
+the outbox, so neither a concurrent call nor a retried request publishes one twice. Closed battles
+leave the item: their records live with their ledger entries, which only the GET views read.
 """
 
 from __future__ import annotations
@@ -15,12 +17,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pitwall_shared.events import Event, envelope
-from race_predictor.logic.common.updates import OutboxEntry, publish_outbox, update_with_retries
-from race_predictor.logic.f1.battles import Battle, BattleRules, derive_battles, prediction_laps
+from race_predictor.logic.common.updates import OutboxEntry, OutboxPublisher, update_with_retries
+from race_predictor.logic.f1.battles import (
+    Battle,
+    BattleRules,
+    derive_battles,
+    forget_closed,
+    holds,
+    prediction_laps,
+)
 from race_predictor.logic.f1.features import battle_features
 from race_predictor.logic.f1.predictor import PitBattlePredictor, confidence
-from race_predictor.logic.f1.state import RaceState, apply_messages
-from race_predictor.logic.ports import PublishLedger, StateStore, VersionConflict
+from race_predictor.logic.f1.state import RaceState, apply_messages, prune
+from race_predictor.logic.ports import PublishLedger, StateStore
 from race_predictor.models.f1 import MessageBatch
 
 DETAIL_TYPE = "PitBattlePredicted"
@@ -28,6 +37,10 @@ RESOLVED_DETAIL_TYPE = "PitBattleResolved"
 EVENT_NAMESPACE = uuid.UUID("4f1c7d0e-8a43-4d59-9a3e-5b1f2c6d7e80")
 TTL_AFTER_END_S = 3 * 86400  # keep a finished race readable for three days
 TTL_RUNNING_S = 14 * 86400  # a race whose feed stopped without race_end goes after two weeks
+# Laps of each car the state keeps (its latest included), besides those its open battles read: a
+# fact more than this many laps behind its car's latest when it arrives can no longer change a
+# battle and only counts as applied (`state.py`). Five laps keep lap 60's item the size of lap 5's.
+WINDOW_LAPS = 5
 
 
 def state_key(race_id: str) -> str:
@@ -68,11 +81,18 @@ def _prediction_data(race_id: str, state: RaceState, battle: Battle, lap: int, s
     }
 
 
-def predict_new(race_id: str, state: RaceState, predictor: PitBattlePredictor,
-                rules: BattleRules) -> list[OutboxEntry]:
-    """Predict every (battle, lap) not predicted before; record them in `state` and return them."""
+def _event_id(race_id: str, entry: str) -> str:
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"f1/{race_id}/{entry}"))
+
+
+def predict_new(race_id: str, state: RaceState, battles: list[Battle], predictor: PitBattlePredictor,
+                rules: BattleRules, now: float) -> list[OutboxEntry]:
+    """Predict every (battle, lap) not predicted before; record them in `state` and return them.
+    Battles already closed (announced) are done: nothing more is predicted for them."""
     todo: list[tuple[Battle, int]] = []
-    for battle in derive_battles(state, rules):
+    for battle in battles:
+        if battle.battle_id in state.closed:
+            continue
         for lap in prediction_laps(state, battle, rules):
             if prediction_entry(battle.battle_id, lap) not in state.predicted:
                 todo.append((battle, lap))
@@ -87,23 +107,25 @@ def predict_new(race_id: str, state: RaceState, predictor: PitBattlePredictor,
         latest = state.predictions.get(battle.battle_id)
         if latest is None or latest["lap"] < lap:
             state.predictions[battle.battle_id] = data
-        event_id = str(uuid.uuid5(EVENT_NAMESPACE, f"f1/{race_id}/{entry}"))
-        entries.append(OutboxEntry(entry, DETAIL_TYPE, event_id, data))
+        entries.append(OutboxEntry(entry, DETAIL_TYPE, _event_id(race_id, entry), data, now))
     return entries
 
 
-def announce_outcomes(race_id: str, state: RaceState, rules: BattleRules) -> list[OutboxEntry]:
+def announce_outcomes(race_id: str, state: RaceState, battles: list[Battle], now: float) -> list[OutboxEntry]:
     """A `PitBattleResolved` event for every battle that ended (resolved or expired) and was not
-    announced before: the ground truth for review and retraining, and the dashboard's outcome."""
+    announced before: the ground truth for review and retraining, and the dashboard's outcome.
+
+    An announced battle leaves the state: its id goes to `closed` (so it is neither predicted nor
+    announced again while the window can still derive it), its predictions made and latest
+    prediction are dropped, and its record for the battles view is kept with its ledger entry."""
     entries = []
-    for battle in derive_battles(state, rules):
-        if battle.status == "open":
+    for battle in battles:
+        if battle.status == "open" or battle.battle_id in state.closed:
             continue
         entry = f"{battle.battle_id}@end"
-        if entry in state.predicted:
-            continue
-        state.predicted.add(entry)
-        latest = state.predictions.get(battle.battle_id)
+        latest = state.predictions.pop(battle.battle_id, None)
+        state.closed.add(battle.battle_id)
+        state.predicted = {done for done in state.predicted if not done.startswith(f"{battle.battle_id}@")}
         data = {
             "race_id": race_id,
             "battle_id": battle.battle_id,
@@ -119,13 +141,30 @@ def announce_outcomes(race_id: str, state: RaceState, rules: BattleRules) -> lis
             "last_swap_probability": latest["swap_probability"] if latest else None,
             "model_version": latest["model_version"] if latest else None,
         }
-        event_id = str(uuid.uuid5(EVENT_NAMESPACE, f"f1/{race_id}/{entry}"))
-        entries.append(OutboxEntry(entry, RESOLVED_DETAIL_TYPE, event_id, data))
+        keep = {**battle.to_json(), "latest_prediction": latest}
+        entries.append(OutboxEntry(entry, RESOLVED_DETAIL_TYPE, _event_id(race_id, entry), data, now, keep))
+    return entries
+
+
+def advance(race_id: str, state: RaceState, predictor: PitBattlePredictor, rules: BattleRules,
+            now: float) -> list[OutboxEntry]:
+    """After new facts: derive the battles once (from the window), predict, announce what ended,
+    then move the window (hold the laps the open battles read, drop the rest)."""
+    battles = derive_battles(state, rules)
+    entries = predict_new(race_id, state, battles, predictor, rules, now)
+    entries += announce_outcomes(race_id, state, battles, now)
+    state.hold = holds([battle for battle in battles if battle.battle_id not in state.closed], rules)
+    prune(state)
+    forget_closed(state)
     return entries
 
 
 @dataclass
 class F1Service:
+    """Per POST: one strongly consistent read of the race's (small) state item, one conditional
+    write carrying the new outbox entries (and dropping the published ones), one PutEvents, one
+    batch write marking the events published. See `OutboxPublisher` for publishing once."""
+
     store: StateStore
     ledger: PublishLedger
     publisher: Any  # pitwall_shared.publisher.EventPublisher or anything with publish_many
@@ -133,38 +172,46 @@ class F1Service:
     rules: BattleRules = field(default_factory=BattleRules)
     clock: Callable[[], float] = time.time
     on_publish_error: Callable[[Exception], None] = lambda error: None
+    window_laps: int | None = WINDOW_LAPS  # None keeps every fact (tests compare the two)
+    outbox: OutboxPublisher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.outbox = OutboxPublisher(self.ledger, self.publisher, now=lambda: self.clock())
 
     def post_messages(self, race_id: str, batch: MessageBatch, correlation_id: str | None = None) -> CallResult:
         key = state_key(race_id)
+        self.outbox.publisher = self.publisher  # (tests swap the publisher after building the service)
 
-        def mutate(body: dict[str, Any] | None) -> tuple[dict[str, Any], tuple[int, list[int], list[OutboxEntry]], bool]:
-            state = RaceState.from_json(body["race"]) if body else RaceState(race_id)
+        def mutate(body: dict[str, Any] | None) -> tuple[dict[str, Any], Any, bool]:
+            state = (RaceState.from_json(body["race"], window=self.window_laps) if body
+                     else RaceState(race_id, window=self.window_laps))
             outbox = [OutboxEntry.from_json(raw) for raw in body.get("outbox", [])] if body else []
+            look = self.outbox.look(key, outbox)
+            remaining = look.remaining(outbox)
             accepted, duplicates = apply_messages(state, list(batch.messages))
-            new_entries = predict_new(race_id, state, self.predictor, self.rules) if accepted else []
-            new_entries += announce_outcomes(race_id, state, self.rules) if accepted else []
-            new_body = {"race": state.to_json(), "outbox": [e.to_json() for e in outbox + new_entries],
+            new_entries = advance(race_id, state, self.predictor, self.rules, self.clock()) if accepted else []
+            new_body = {"race": state.to_json(), "outbox": [e.to_json() for e in remaining + new_entries],
                         "ended": state.ended}
-            return new_body, (len(accepted), duplicates, new_entries), bool(accepted)
+            changed = bool(accepted) or len(remaining) < len(outbox)
+            return new_body, (len(accepted), duplicates, new_entries, look), changed
 
         def expires_at_for(body: dict[str, Any]) -> int:
             # A finished race is kept three days for the GET views; an abandoned one two weeks.
             return int(self.clock() + (TTL_AFTER_END_S if body.get("ended") else TTL_RUNNING_S))
 
         updated = update_with_retries(self.store, key, mutate, expires_at=expires_at_for)
-        accepted, duplicates, new_entries = updated.result
-        expires_at = expires_at_for(updated.body)
+        accepted, duplicates, new_entries, look = updated.result
         outbox = [OutboxEntry.from_json(raw) for raw in updated.body.get("outbox", [])]
+        self.outbox.forget(key, outbox)
         published: dict[str, dict[str, Any]] = {}
         if outbox:
             try:
-                outcome = publish_outbox(self.ledger, self.publisher, key, outbox,
-                                         correlation_id=correlation_id, expires_at=expires_at, now=self.clock)
-            except Exception as error:  # the claims go stale; the feed's next call publishes them
+                outcome = self.outbox.send(key, outbox, look, created=[e.entry for e in new_entries],
+                                           correlation_id=correlation_id, expires_at=expires_at_for(updated.body))
+            except Exception as error:  # left in the outbox: a later call sends them once stale
                 self.on_publish_error(error)
             else:
                 published = {d["event_id"]: d for d in outcome.published}
-                self._forget_published(key, updated.body, updated.version, set(outcome.done), expires_at)
         predictions = [
             published.get(entry.event_id)
             or envelope(Event(entry.detail_type, entry.data, event_id=entry.event_id, correlation_id=correlation_id))
@@ -172,30 +219,33 @@ class F1Service:
         ]
         return CallResult(accepted, duplicates, predictions)
 
-    def _forget_published(self, key: str, body: dict[str, Any], version: int, done: set[str],
-                          expires_at: int) -> None:
-        """Drop published entries from the outbox with one conditional write; if another call wrote
-        first, leave them: the next call finds them published in the ledger and drops them then."""
-        remaining = [raw for raw in body.get("outbox", []) if raw["entry"] not in done]
-        if len(remaining) == len(body.get("outbox", [])):
-            return
-        try:
-            self.store.save(key, {**body, "outbox": remaining}, version, expires_at)
-        except VersionConflict:
-            return
-
     # ---- views ---------------------------------------------------------------------------------
-    def load_state(self, race_id: str) -> RaceState | None:
+    def _load(self, race_id: str) -> tuple[RaceState, list[OutboxEntry]] | None:
         stored = self.store.load(state_key(race_id))
-        return RaceState.from_json(stored.body["race"]) if stored.body else None
+        if not stored.body:
+            return None
+        outbox = [OutboxEntry.from_json(raw) for raw in stored.body.get("outbox", [])]
+        return RaceState.from_json(stored.body["race"], window=self.window_laps), outbox
+
+    def load_state(self, race_id: str) -> RaceState | None:
+        loaded = self._load(race_id)
+        return None if loaded is None else loaded[0]
 
     def race_view(self, race_id: str) -> dict[str, Any] | None:
         state = self.load_state(race_id)
         return None if state is None else race_summary(state)
 
     def battles_view(self, race_id: str) -> dict[str, Any] | None:
-        state = self.load_state(race_id)
-        return None if state is None else battles_summary(state, self.rules)
+        """Open battles from the state; closed ones from the records kept in the ledger (a Query of
+        the race's ledger items: a GET may read the race's history, a POST never does) and from
+        outbox entries not yet published."""
+        loaded = self._load(race_id)
+        if loaded is None:
+            return None
+        state, outbox = loaded
+        closed = {record["battle_id"]: record for record in self.ledger.kept(state_key(race_id))}
+        closed.update({entry.keep["battle_id"]: entry.keep for entry in outbox if entry.keep is not None})
+        return battles_summary(state, self.rules, list(closed.values()))
 
 
 def race_summary(state: RaceState) -> dict[str, Any]:
@@ -254,12 +304,17 @@ def _current_compound(state: RaceState, driver: str, last: int, reported: str | 
     return reported
 
 
-def battles_summary(state: RaceState, rules: BattleRules) -> dict[str, Any]:
-    battles = []
+def battles_summary(state: RaceState, rules: BattleRules, closed: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Every battle, sorted by opening lap then id: `closed` records (announced battles; None =
+    derive them from the state, as training's full states allow) and the state's open ones."""
+    records = {record["battle_id"]: record for record in closed or []}
     for battle in derive_battles(state, rules):
+        if battle.battle_id in records or (closed is not None and battle.status != "open"):
+            continue
         record = battle.to_json()
         record["latest_prediction"] = state.predictions.get(battle.battle_id)
-        battles.append(record)
+        records[battle.battle_id] = record
+    battles = sorted(records.values(), key=lambda b: (b["opened_lap"], b["ahead"], b["behind"]))
     return {
         "race_id": state.race_id,
         "open": [b for b in battles if b["status"] == "open"],

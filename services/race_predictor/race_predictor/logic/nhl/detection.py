@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from race_predictor.logic.nhl.features import FaceoffSituation, Zone
+from race_predictor.logic.nhl.features import FaceoffSituation, Side, Zone
 from race_predictor.models.nhl import GameRecord, LineupRecord, PositionRecord
 
 # The nine face-off dots, centre-ice origin, feet (NHL rink; shared/data/README.md geometry facts).
@@ -35,6 +35,9 @@ STALE_MS = 1500
 # otherwise read as several feet per second.
 VELOCITY_SMOOTHING = 0.35
 MAX_DERIVE_GAP_MS = 1000
+# Set-ups predicted per stoppage at most: a real one has one to three (waive-outs); a pair flapping
+# between two candidates standing at the dot must not flood the bus.
+MAX_SETUPS_PER_STOPPAGE = 8
 
 Phase = Literal["pregame", "in_play", "stoppage", "forming", "set", "intermission", "final"]
 Trigger = Literal["set", "taker_changed", "dot_changed"]
@@ -72,14 +75,22 @@ class FaceoffSetup(BaseModel):
     situation: FaceoffSituation
     trigger: Trigger
     ts_ms: int
+    # Which set-up of this stoppage it is (0, 1, ...): a pair that comes back after another one
+    # (A -> B -> A) is a new publication of the same pair, so the ledger must tell them apart.
+    setup_index: int = 0
     # Display only: not part of `combination` (a renamed player is not a new prediction).
     home_player_name: str | None = None
     away_player_name: str | None = None
 
     @property
+    def pair(self) -> str:
+        """Dot and takers: what makes a set-up differ from the one before it."""
+        return f"{self.dot}:{self.home_player_id}:{self.away_player_id}"
+
+    @property
     def combination(self) -> str:
-        """The ledger entry of this prediction: one per face-off, dot and pair of takers."""
-        return f"{self.faceoff_seq}:{self.dot}:{self.home_player_id}:{self.away_player_id}"
+        """The ledger entry of this prediction: one per face-off, set-up index, dot and pair of takers."""
+        return f"{self.faceoff_seq}:{self.setup_index}:{self.pair}"
 
 
 class FaceoffResult(BaseModel):
@@ -91,6 +102,7 @@ class FaceoffResult(BaseModel):
     away_player_id: int
     home_won: bool
     situation: FaceoffSituation
+    faceoff_seq: int = 0  # the stoppage it ends: matches the FaceoffPredicted events of that face-off
 
 
 RECENT_GAME_EVENTS = 16
@@ -118,7 +130,7 @@ class GameState(BaseModel):
     faceoff_seq: int = 0  # counts stoppages: one face-off (possibly re-set) each
     dot: str | None = None
     takers: tuple[int, int] | None = None  # (home, away) of the current set-up
-    predicted: list[str] = Field(default_factory=list)  # combinations already triggered this stoppage
+    predicted: list[str] = Field(default_factory=list)  # combinations triggered this stoppage, in order
     last_ts_ms: int = 0
     last_sequence: str = ""  # Kinesis sequence number of the last record applied
     recent_game_events: list[str] = Field(default_factory=list)  # keys of the last game records applied
@@ -157,9 +169,18 @@ def _game_seconds(state: GameState, ts_ms: int) -> float:
     return min(1200.0, max(0.0, (state.elapsed_ms + running) / 1000.0))
 
 
+def home_side_of(dot: str, home_attacks_positive_x: bool) -> Side | None:
+    """An end-zone dot's side from the home taker's view: facing +x his left is +y (None elsewhere)."""
+    x, y = DOTS[dot]
+    if abs(x) < 69:
+        return None
+    return "L" if (y > 0) == home_attacks_positive_x else "R"
+
+
 def situation_of(state: GameState, dot: str, ts_ms: int) -> FaceoffSituation:
     return FaceoffSituation(
-        zone=zone_of(dot, state.home_attacks_positive_x), period=max(1, min(state.period, 10)),
+        zone=zone_of(dot, state.home_attacks_positive_x), home_side=home_side_of(dot, state.home_attacks_positive_x),
+        period=max(1, min(state.period, 10)),
         seconds_elapsed=_game_seconds(state, ts_ms), score_diff=max(-20, min(20, state.home_score - state.away_score)),
         home_skaters=state.home_skaters, away_skaters=state.away_skaters, season=state.season)
 
@@ -239,12 +260,18 @@ def detect(state: GameState, now_ms: int) -> FaceoffSetup | None:
     previous_dot, previous_takers = state.dot, state.takers
     state.phase, state.dot, state.takers = "set", dot, (home_id, away_id)
     setup = FaceoffSetup(game_id=state.game_id, faceoff_seq=state.faceoff_seq, dot=dot,
-                         home_player_id=home_id, away_player_id=away_id,
+                         home_player_id=home_id, away_player_id=away_id, setup_index=len(state.predicted),
                          home_player_name=_name_of(state, home_id), away_player_name=_name_of(state, away_id),
                          situation=situation_of(state, dot, now_ms), ts_ms=now_ms,
                          trigger="set" if previous_takers is None else
                          "dot_changed" if previous_dot != dot else "taker_changed")
-    if setup.combination in state.predicted:
+    # Only the set-up last predicted is current: the same pair still standing there (jitter, more
+    # samples, a re-set after a nudge) is nothing new, but a pair that comes back after another one
+    # (A -> B -> A) makes A's prediction current again and is published again (issue 18.6).
+    if state.predicted and state.predicted[-1].split(":", 2)[2] == setup.pair:
+        return None
+    if len(state.predicted) >= MAX_SETUPS_PER_STOPPAGE:
+        state.count("setups_over_limit")
         return None
     state.predicted.append(setup.combination)
     return setup
@@ -309,7 +336,7 @@ def _faceoff_result(state: GameState, record: GameRecord) -> FaceoffResult | Non
     assert home_id is not None and away_id is not None
     state.count("faceoffs")
     return FaceoffResult(game_id=state.game_id, ts_ms=record.ts_ms, home_player_id=home_id,
-                         away_player_id=away_id, home_won=home_won,
+                         away_player_id=away_id, home_won=home_won, faceoff_seq=state.faceoff_seq,
                          situation=situation_of(state, state.dot or "center", record.ts_ms))
 
 

@@ -6,6 +6,8 @@ probability by its exact input row, so an input combination is never scored twic
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +17,13 @@ from race_predictor.logic.nhl.features import FEATURE_NAMES
 
 MANIFEST = MODELS_DIR / "nhl_faceoff.json"
 CACHE_SIZE = 4096
+HASH_CHARS = 8  # model_version ends with "-" and this many hex digits of the trees file's SHA-256
+
+
+def artifact_hash(manifest: Path = MANIFEST) -> str:
+    """The first HASH_CHARS hex digits of the SHA-256 of the trees file(s) the manifest names, in order."""
+    names = json.loads(manifest.read_text())["models"].values()
+    return hashlib.sha256(b"".join((manifest.parent / name).read_bytes() for name in names)).hexdigest()[:HASH_CHARS]
 
 
 class FaceoffModel:
@@ -24,6 +33,11 @@ class FaceoffModel:
         bundle = load_bundle(manifest)
         if tuple(bundle.manifest["features"]) != FEATURE_NAMES:
             raise RuntimeError(f"{manifest.name}: features differ from race_predictor.logic.nhl.features")
+        # Issue 18.10: the version names the exact artifact, and a manifest beside other trees fails loudly.
+        digest = artifact_hash(manifest)
+        if not bundle.version.endswith(f"-{digest}"):
+            raise RuntimeError(f"{manifest.name}: model_version {bundle.version!r} does not end with the "
+                               f"trees' hash -{digest}")
         self.version = bundle.version
         self._model = bundle.models["home_win"]
         self._cache: OrderedDict[tuple[float, ...], float] = OrderedDict()
