@@ -20,8 +20,9 @@ install: $(STAMP)
 run: install
 	$(BIN)/python -m local $(ARGS)
 
-## test: lint, type-check, check the built artifact, run the whole test suite (browser tests included)
-test: install browser checkov-venv
+## test: lint, type-check, check the built artifact, run the whole test suite (browser tests, checkov,
+##       sam validate --lint and cfn-lint-serverless included)
+test: install browser checkov-venv sam-venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy shared local services
 	PYTHONPATH=.:shared:services/cost_calculator:services/human_review:services/pii_redaction:services/race_predictor $(BIN)/lint-imports --no-cache

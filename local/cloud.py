@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from werkzeug.serving import make_server
 from local import moto_patches
 from local.artifact.__main__ import build_host
 from local.artifact.build import Artifact, runtime_dir
-from local.custom_resources import CustomResourceHost
+from local.custom_resources import CustomResourceError, CustomResourceHost
 from local.emulators import Emulator, registry
 from local.process_server import OwnProcess, ProcessServer
 from local.provision import LOCAL_PARAMETERS, REGION, Translation, deploy, translate
@@ -110,6 +111,14 @@ class LocalCloud:
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> LocalCloud:
+        """Start everything; on a failure, stop what had started and raise."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> LocalCloud:
         from moto.server import ThreadedMotoServer
 
         moto_patches.apply()
@@ -133,6 +142,13 @@ class LocalCloud:
         try:
             self.resources = deploy(self.translation, stack_name=self.stack_name,
                                     cloudformation=self.client("cloudformation"), s3=self.client("s3"))
+        except Exception as error:
+            # moto answers a custom resource's failure as a 500 to CreateStack: say what failed, as
+            # CloudFormation's CREATE_FAILED reason would.
+            if self.custom_resources.failures:
+                raise CustomResourceError(f"local stack {self.stack_name} did not deploy: "
+                                          + "; ".join(self.custom_resources.failures)) from error
+            raise
         finally:
             moto_patches.set_custom_resource_handler(None)
         self.runner = Runner(self._function_specs())
@@ -274,6 +290,32 @@ class LocalCloud:
             if physical == name:
                 return logical_id
         raise KeyError(f"no function {function_arn_or_name!r} in the local stack")
+
+    def wait_until_drained(self, timeout_s: float = 60.0) -> None:
+        """Return once the functions have nothing left to do: every poller has finished an empty poll
+        after the last check, and every queue a poller reads holds no message (visible, in flight or
+        delayed). Tests wait on this instead of sleeping before they assert "no duplicate"."""
+        sqs = self.client("sqs")
+        queues = [poller.queue_url for poller in self.pollers if isinstance(poller, SqsPoller)]
+        deadline = time.monotonic() + timeout_s
+        while True:
+            marks = [(poller, poller.rounds()) for poller in self.pollers]
+            while not all(poller.idle_since(mark) for poller, mark in marks):
+                if time.monotonic() > deadline:
+                    busy = [poller.name for poller, mark in marks if not poller.idle_since(mark)]
+                    raise TimeoutError(f"local cloud not drained within {timeout_s:.0f} s: busy {busy}")
+                time.sleep(0.05)
+            pending = 0
+            for url in queues:
+                attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                    "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                    "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+                pending += sum(int(value) for value in attributes.values())
+            if pending == 0:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"local cloud not drained within {timeout_s:.0f} s: {pending} message(s) queued")
+            time.sleep(0.1)
 
     def _start_pollers(self) -> None:
         assert self.runner is not None

@@ -44,6 +44,7 @@ class CustomResourceHost:
         self._thread: threading.Thread | None = None
         self.url = ""
         self.requests: list[dict[str, Any]] = []  # every event sent, for tests
+        self.failures: list[str] = []  # why each failed request failed (the stack's CREATE_FAILED reason)
 
     def start(self) -> CustomResourceHost:
         self._server = make_server(self.host, 0, self._app, threaded=True)
@@ -76,6 +77,13 @@ class CustomResourceHost:
         request_id = str(event.get("RequestId") or uuid.uuid4())
         event = dict(event, RequestId=request_id, ResponseURL=f"{self.url}/responses/{request_id}")
         self.requests.append(event)
+        try:
+            return self._run(function, event, request_id)
+        except CustomResourceError as error:
+            self.failures.append(str(error))
+            raise
+
+    def _run(self, function: dict[str, Any], event: dict[str, Any], request_id: str) -> dict[str, Any]:
         spec = self.spec_for(function)
         runner = Runner([spec])  # one sandbox, for this request only (CloudFormation waits for it)
         try:

@@ -375,7 +375,7 @@ def _pip_install(requirements: list[str], folder: Path, target: Target, flags: l
 def _write_built_template(stack: Stack, out: Path) -> None:
     """`<out>/template.yaml`: the template with each CodeUri/ContentUri pointing at its built folder,
     as `sam build` writes it (`sam deploy` and `sam package` read this one when it exists)."""
-    document = json.loads(json.dumps(stack.document))
+    document = relocate_includes(json.loads(json.dumps(stack.document)), stack.template.parent, out)
     for logical_id, resource in document.get("Resources", {}).items():
         props = resource.get("Properties", {})
         if logical_id in stack.functions:
@@ -386,6 +386,27 @@ def _write_built_template(stack: Stack, out: Path) -> None:
     built = out / "template.yaml"
     if not built.is_file() or built.read_text() != text:
         built.write_text(text)
+
+
+def relocate_includes(node: Any, template_dir: Path, out: Path) -> Any:
+    """Point each `AWS::Include` of a local file at it from `out` (as `sam build` does), so that
+    `sam deploy` finds and uploads it from the built template; an s3:// Location stays as it is.
+
+    >>> relocate_includes({"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "docs/a.yaml"}}},
+    ...                   Path("/repo"), Path("/repo/.aws-sam/build"))["Fn::Transform"]["Parameters"]
+    {'Location': '../../docs/a.yaml'}
+    """
+    if isinstance(node, list):
+        return [relocate_includes(item, template_dir, out) for item in node]
+    if not isinstance(node, dict):
+        return node
+    transform = node.get("Fn::Transform")
+    if isinstance(transform, dict) and transform.get("Name") == "AWS::Include":
+        location = (transform.get("Parameters") or {}).get("Location")
+        if isinstance(location, str) and not location.startswith("s3://"):
+            moved = os.path.relpath((template_dir / location).resolve(), out.resolve())
+            return node | {"Fn::Transform": transform | {"Parameters": transform["Parameters"] | {"Location": moved}}}
+    return {key: relocate_includes(value, template_dir, out) for key, value in node.items()}
 
 
 def _name(name: str) -> str:

@@ -71,7 +71,7 @@ def run_demo(cloud: Any) -> dict[str, Any]:
                                   ConsistentRead=True).get("Items", [])
             return items[0] if items else None
 
-        record = _wait("human loop", loop_recorded)
+        record = _wait("human loop", loop_recorded, timeout_s=WAIT_S + 60)  # may wait for the next minute's ceiling
         if record["status"]["S"] != "Skipped":
             break
         # Other demos' predictions used this minute's loop ceiling: try again in the next minute.

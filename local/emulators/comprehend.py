@@ -52,12 +52,13 @@ class Stats:
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     characters: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    slow: int = 0  # calls held `slow_ms` by the slow fault (longer than a client's read timeout: it timed out)
     # Time spent detecting (serialised: one detection at a time), a floor under any client's wall time.
     detect_seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {"calls": dict(self.calls), "characters": dict(self.characters), "errors": dict(self.errors),
-                "detect_seconds": round(self.detect_seconds, 3)}
+                "slow": self.slow, "detect_seconds": round(self.detect_seconds, 3)}
 
 
 class ServiceError(Exception):
@@ -105,6 +106,8 @@ class ComprehendEmulator:
         with self._quota_lock:
             draw_error, draw_slow = self._random.random(), self._random.random()
         if draw_slow < self.faults.slow_rate:
+            with self._quota_lock:
+                self.stats.slow += 1
             time.sleep(self.faults.slow_ms / 1000)
         if draw_error < self.faults.error_rate:
             code = self.faults.error_code

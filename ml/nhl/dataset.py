@@ -19,9 +19,11 @@ from race_predictor.logic.nhl.features import (
     FEATURE_NAMES,
     FaceoffSituation,
     PlayerFaceoffRecord,
+    Side,
     Zone,
     career_rates,
     faceoff_features,
+    record_faceoff,
 )
 
 LONG_FILE = "faceoffs_2007_2018_pbp.csv"
@@ -30,7 +32,9 @@ LATEST_FILE = "faceoffs_2021_2023_early_pbp.csv"
 # The long file has the whole of 2017-18 while the 2017-2020 file has only its October: 2017-18 and
 # before come from the long file (priors), 2018-19 on from the files with ids, zones and score.
 LAST_PRIOR_SEASON = 20172018
-VALID_FROM = "2020-01-01"  # early-stopping slice: the last two months of the 2017-2020 file
+# The latest season in shared/data (October-November 2023): held out, never trained on, scored by
+# replaying it through the API logic (ml/nhl/replay.py).
+HOLDOUT_SEASON = 20232024
 
 HOME_ZONE: dict[str, Zone] = {"Off": "O", "Def": "D", "Neu": "N"}
 
@@ -47,8 +51,13 @@ class FaceoffReplay:
     records: dict[str, PlayerFaceoffRecord] = field(default_factory=dict)
     rows: list[list[float]] = field(default_factory=list)
     baseline_rows: list[tuple[float, float]] = field(default_factory=list)
-    meta: list[tuple[str, str, str, int, int]] = field(default_factory=list)  # split, date, game, home, away
+    meta: list[tuple[str, str, str, int, int, int]] = field(default_factory=list)  # split, date, game, home, away, season
+    situations: list[FaceoffSituation] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
+    # Every hold-out face-off in order, (home, away, situation, home_won, scored): the ones without a
+    # known situation are not examples but still count in the players' records, so a replay through
+    # the API posts their results too (and reaches the same player state).
+    holdout_sequence: list[tuple[int, int, FaceoffSituation, bool, bool]] = field(default_factory=list)
 
     def record(self, player_id: str) -> PlayerFaceoffRecord:
         found = self.records.get(player_id)
@@ -56,18 +65,30 @@ class FaceoffReplay:
             found = self.records[player_id] = PlayerFaceoffRecord(player_id=player_id)
         return found
 
-    def apply(self, home_id: str, away_id: str, home_won: bool, season: int) -> None:
-        self.record(home_id).record_result(won=home_won, opponent_id=away_id, season=season)
-        self.record(away_id).record_result(won=not home_won, opponent_id=home_id, season=season)
+    def apply(self, home_id: str, away_id: str, home_won: bool, season: int, home_side: Side | None = None) -> None:
+        record_faceoff(self.record(home_id), self.record(away_id), home_won=home_won, season=season,
+                       home_side=home_side)
 
     def example(self, split: str, date: str, game: str, home_id: str, away_id: str,
                 situation: FaceoffSituation, home_won: bool) -> None:
         home, away = self.record(home_id), self.record(away_id)
         self.rows.append(faceoff_features(home, away, situation))
         self.baseline_rows.append(career_rates(home, away))
-        self.meta.append((split, date, game, int(home_id), int(away_id)))
+        self.meta.append((split, date, game, int(home_id), int(away_id), situation.season))
+        self.situations.append(situation)
         self.labels.append(int(home_won))
-        self.apply(home_id, away_id, home_won, situation.season)
+        if split == "test":
+            self.holdout_sequence.append((int(home_id), int(away_id), situation, home_won, True))
+        self.apply(home_id, away_id, home_won, situation.season, situation.home_side)
+
+    def unscored(self, split: str, home_id: str, away_id: str, home_won: bool, season: int, zone: Zone | None,
+                 home_side: Side | None) -> None:
+        """A face-off without a known situation: counted in the records, not an example."""
+        if split == "test":
+            situation = FaceoffSituation(zone=zone or "N", season=season, home_side=home_side if zone else None)
+            self.holdout_sequence.append((int(home_id), int(away_id), situation, home_won, False))
+            home_side = situation.home_side
+        self.apply(home_id, away_id, home_won, season, home_side)
 
 
 def _id_by_name(model: pd.DataFrame, latest: pd.DataFrame) -> dict[str, str]:
@@ -92,13 +113,28 @@ def _skaters(text: str) -> tuple[int, int] | None:
     return (home, away) if 3 <= home <= 6 and 3 <= away <= 6 else None
 
 
-def replay(data_dir: Path, *, emit_examples: bool = True) -> FaceoffReplay:
-    """Replay every face-off of the shared data in time order (see the module docstring)."""
+def _side(zone: Zone, y_home_frame: float) -> Side | None:
+    """End-zone dot side from the home taker's view, given y in a frame where home attacks +x."""
+    if zone == "N" or not y_home_frame or y_home_frame != y_home_frame:
+        return None
+    return "L" if y_home_frame > 0 else "R"
+
+
+def replay(data_dir: Path, *, emit_examples: bool = True, holdout_season: int = HOLDOUT_SEASON,
+           until_season: int | None = None) -> FaceoffReplay:
+    """Replay every face-off of the shared data in time order (see the module docstring).
+
+    Examples of seasons before `holdout_season` are split "train", of that season "test"; with
+    `until_season` the replay stops before that season (the player stats a hold-out starts from).
+    """
     long = pd.read_csv(data_dir / LONG_FILE)
     model = pd.read_csv(data_dir / MODEL_FILE, low_memory=False)
     latest = pd.read_csv(data_dir / LATEST_FILE)
     ids = _id_by_name(model, latest)
     state = FaceoffReplay()
+
+    def split_of(season: int) -> str:
+        return "test" if season == holdout_season else "train" if season < holdout_season else "later"
 
     long = long[long["season"] <= LAST_PRIOR_SEASON]
     home_keys = long["home_player"].map(name_key)
@@ -109,41 +145,57 @@ def replay(data_dir: Path, *, emit_examples: bool = True) -> FaceoffReplay:
         away_id = ids.get(away_key, f"name:{away_key}")
         state.apply(home_id, away_id, bool(winner), int(season))
 
-    model = model[(model["season"] > LAST_PRIOR_SEASON) & model["p1_ID"].notna() & model["p2_ID"].notna()]
+    model = model[(model["season"] > LAST_PRIOR_SEASON) & model["p1_ID"].notna() & model["p2_ID"].notna()].copy()
     model = model.sort_values(["Date", "nhl_game_id", "Period", "Seconds_Elapsed"], kind="stable")
+    # hockey_scraper keeps the rink's own coordinates: which end the home team attacks in a period
+    # is read from where its offensive-zone (and defensive-zone) draws were taken.
+    toward = np.where(model["Home_Zone"] == "Off", np.sign(model["xC"]),
+                      np.where(model["Home_Zone"] == "Def", -np.sign(model["xC"]), 0.0))
+    model["home_dir"] = np.sign(pd.Series(toward, index=model.index).groupby(
+        [model["nhl_game_id"], model["Period"]]).transform("sum"))
     for row in model.itertuples(index=False):
+        if until_season is not None and row.season >= until_season:
+            break
         skaters = _skaters(row.Strength)
         home_won = row.Ev_Team == row.Home_Team
         winner, loser = str(int(row.p1_ID)), str(int(row.p2_ID))
         home_id, away_id = (winner, loser) if home_won else (loser, winner)
-        if skaters is None or row.Home_Zone not in HOME_ZONE or not emit_examples:
-            state.apply(home_id, away_id, home_won, int(row.season))
+        zone = HOME_ZONE.get(row.Home_Zone)
+        side = _side(zone, float(row.yC) * float(row.home_dir)) if zone is not None else None
+        if skaters is None or zone is None or not emit_examples:
+            state.unscored(split_of(int(row.season)), home_id, away_id, home_won, int(row.season), zone, side)
             continue
         situation = FaceoffSituation(
-            zone=HOME_ZONE[row.Home_Zone], period=int(row.Period),
-            seconds_elapsed=min(float(row.Seconds_Elapsed), 1200.0),
+            zone=zone, period=int(row.Period), seconds_elapsed=min(float(row.Seconds_Elapsed), 1200.0),
             score_diff=max(-20, min(20, int(row.Home_Score) - int(row.Away_Score))),
-            home_skaters=skaters[0], away_skaters=skaters[1], season=int(row.season))
-        split = "valid" if row.Date >= VALID_FROM else "train"
-        state.example(split, row.Date, str(row.nhl_game_id), home_id, away_id, situation, home_won)
+            home_skaters=skaters[0], away_skaters=skaters[1], season=int(row.season), home_side=side)
+        state.example(split_of(int(row.season)), row.Date, str(row.nhl_game_id), home_id, away_id, situation,
+                      home_won)
 
     latest = latest.dropna(subset=["event_player_1_id", "event_player_2_id"])
     latest = latest.sort_values(["game_date", "game_id", "period", "period_seconds"], kind="stable")
     for row in latest.itertuples(index=False):
+        if until_season is not None and row.season >= until_season:
+            break
         home_won = row.event_team_type == "home"
         winner, loser = str(int(row.event_player_1_id)), str(int(row.event_player_2_id))
         home_id, away_id = (winner, loser) if home_won else (loser, winner)
         skaters = _skaters(f"{int(row.home_skaters or 0)}x{int(row.away_skaters or 0)}")
-        if skaters is None or pd.isna(row.x_fixed) or not emit_examples:
-            state.apply(home_id, away_id, home_won, int(row.season))
+        if pd.isna(row.x_fixed):
+            state.unscored(split_of(int(row.season)), home_id, away_id, home_won, int(row.season), None, None)
             continue
-        # hockeyR's x_fixed puts the home team attacking toward +x in every period.
-        zone: Zone = "O" if row.x_fixed > 25 else "D" if row.x_fixed < -25 else "N"
+        # hockeyR's x_fixed/y_fixed put the home team attacking toward +x in every period.
+        end: Zone = "O" if row.x_fixed > 25 else "D" if row.x_fixed < -25 else "N"
+        side = _side(end, float(row.y_fixed))
+        if skaters is None or not emit_examples:
+            state.unscored(split_of(int(row.season)), home_id, away_id, home_won, int(row.season), end, side)
+            continue
         situation = FaceoffSituation(
-            zone=zone, period=int(row.period), seconds_elapsed=min(float(row.period_seconds), 1200.0),
+            zone=end, period=int(row.period), seconds_elapsed=min(float(row.period_seconds), 1200.0),
             score_diff=max(-20, min(20, int(row.home_score) - int(row.away_score))),
-            home_skaters=skaters[0], away_skaters=skaters[1], season=int(row.season))
-        state.example("test", row.game_date, str(row.game_id), home_id, away_id, situation, home_won)
+            home_skaters=skaters[0], away_skaters=skaters[1], season=int(row.season), home_side=side)
+        state.example(split_of(int(row.season)), row.game_date, str(row.game_id), home_id, away_id, situation,
+                      home_won)
     return state
 
 
@@ -151,6 +203,6 @@ def examples_frame(state: FaceoffReplay) -> pd.DataFrame:
     """The emitted examples as one table: FEATURE_NAMES, baseline inputs, label and split."""
     frame = pd.DataFrame(state.rows, columns=list(FEATURE_NAMES))
     frame[["base_home_career", "base_away_career"]] = np.asarray(state.baseline_rows)
-    frame[["split", "date", "game_id", "home_id", "away_id"]] = pd.DataFrame(state.meta)
+    frame[["split", "date", "game_id", "home_id", "away_id", "season"]] = pd.DataFrame(state.meta)
     frame["home_won"] = state.labels
     return frame

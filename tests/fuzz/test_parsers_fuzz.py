@@ -26,8 +26,8 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from cost_calculator import handlers as cost_handlers  # noqa: E402
 from human_review import handlers as review_handlers  # noqa: E402
-from human_review.manifest_merge import merge_manifests, parse_manifest, render_manifest, source_key  # noqa: E402
-from human_review.manifests import ManifestContext, ManifestError, manifest_line  # noqa: E402
+from human_review.logic.manifest_merge import merge_manifests, parse_manifest, render_manifest, source_key  # noqa: E402
+from human_review.logic.manifests import ManifestContext, ManifestError, manifest_line  # noqa: E402
 from human_review.models import A2IOutput, HumanLoopStatusChange, TaskType  # noqa: E402
 from local.emulators.firehose import check_response  # noqa: E402
 from pii_redaction.logic.batch import ScreeningOptions  # noqa: E402

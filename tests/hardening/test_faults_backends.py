@@ -77,7 +77,7 @@ def test_usage_consumer_under_throttling_and_failed_puts(cloud):
         wait_for(lambda: queue_depth(cloud, "CostUsageQueue") == 0 and _endpoint_characters(cloud, endpoint) >= expected,
                  timeout_s=120, what="usage events applied under faults")
     assert throttled.injected > 0
-    time.sleep(1.0)
+    cloud.wait_until_drained()
     assert _endpoint_characters(cloud, endpoint) == expected
     assert queue_depth(cloud, "CostUsageDeadLetterQueue") == 0
     recommended = [d for d in tap.of_type("EndpointRightsizingRecommended") if d["data"]["endpoint_name"] == endpoint]
@@ -133,7 +133,7 @@ def test_race_api_under_throttling_and_failed_puts(cloud):
         return mine if len(mine) >= len(answered) else None
 
     published = wait_for(all_published, timeout_s=30, what="every answered prediction on the bus")
-    time.sleep(0.5)
+    cloud.wait_until_drained()
     published = [d for d in tap.of_type("PitBattlePredicted") if d["data"].get("race_id") == race_id]
     assert len(published) == len(answered)
     assert len({d["event_id"] for d in published}) == len(published)
@@ -161,7 +161,7 @@ def test_tracking_consumer_under_throttling(cloud):
 
         wait_for(predictions, timeout_s=120, what="every face-off set-up predicted under faults")
     assert throttled.injected > 0
-    time.sleep(2.0)
+    cloud.wait_until_drained()
     mine = sorted((d for d in tap.of_type("FaceoffPredicted") if d["data"]["game_id"] == game.game_id),
                   key=lambda d: d["data"]["ts_ms"])
     assert [(d["data"]["dot"]["name"], d["data"]["home_player_id"], d["data"]["away_player_id"]) for d in mine] == expected

@@ -95,5 +95,5 @@ def test_failed_batch_is_redriven_once_the_cause_is_fixed(cloud, capsys):
     # A second redrive of an already-applied event (say, the DLQ copy was kept) adds nothing.
     put_on_bus(cloud, "pitwall.endpoint_monitor", "EndpointTraffic", details[:2])
     wait_for(lambda: queue_depth(cloud, "CostUsageQueue") == 0, timeout_s=30, what="duplicates consumed")
-    time.sleep(0.5)
+    cloud.wait_until_drained()
     assert _endpoint_characters(cloud, endpoint) == expected

@@ -9,7 +9,6 @@ side effects happened and before the sandbox answered, then checks the kill did 
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,7 +81,7 @@ def test_trigger_killed_mid_batch_starts_each_loop_once(cloud):
     requested = wait_for(lambda: [d for d in tap.of_type("HumanReviewRequested")
                                   if d["data"].get("human_loop_name") in new_loops()] or None,
                          what="HumanReviewRequested events")
-    time.sleep(1.0)
+    cloud.wait_until_drained()  # not a sleep: nothing is left in flight when the count is taken
     requested = [d for d in tap.of_type("HumanReviewRequested") if d["data"].get("human_loop_name") in new_loops()]
     assert {d["data"]["human_loop_name"] for d in requested} == new_loops()
     # One event id per loop; a redelivery may only repeat an id, never mint a new one.
@@ -122,7 +121,7 @@ def test_usage_consumer_killed_mid_batch_counts_each_event_once(cloud):
         assert seen_at_kill[0] < expected, "the kill landed after the batch, not in it"
         wait_for(lambda: queue_depth(cloud, "CostUsageQueue") == 0 and _endpoint_characters(cloud, endpoint) >= expected,
                  timeout_s=90, what="every usage event applied after the kill")
-    time.sleep(1.0)
+    cloud.wait_until_drained()
     assert _endpoint_characters(cloud, endpoint) == expected
 
 
@@ -151,7 +150,7 @@ def test_tracking_consumer_killed_mid_batch_publishes_each_setup_once(cloud):
             return mine if len(mine) >= len(expected) else None
 
         wait_for(predictions, timeout_s=120, what="every face-off set-up predicted after the kill")
-    time.sleep(2.0)
+    cloud.wait_until_drained()
     mine = sorted((d for d in tap.of_type("FaceoffPredicted") if d["data"]["game_id"] == game.game_id),
                   key=lambda d: d["data"]["ts_ms"])
     assert [(d["data"]["dot"]["name"], d["data"]["home_player_id"], d["data"]["away_player_id"]) for d in mine] == expected

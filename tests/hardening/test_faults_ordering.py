@@ -28,7 +28,7 @@ from race_predictor.handlers import process_tracking_event
 from race_predictor.logic.nhl.predictor import FaceoffModel
 from race_predictor.logic.nhl.service import NhlService, state_key
 from race_predictor.logic.nhl.stats import InMemoryPlayerStats
-from race_predictor.logic.ports import InMemoryLedger, InMemoryStateStore
+from race_predictor.logic.ports import InMemoryLedger, InMemoryStateStore, VersionConflict
 from tests.hardening.faults import BusTap
 from tests.hardening.test_faults_backends import get, post
 from tests.hypothesis_profiles import examples
@@ -79,7 +79,7 @@ def test_f1_reordered_and_duplicated_messages_converge_to_the_clean_race(cloud):
         messy = get(f"{cloud.api_url}/races/{messy_id}{path}")
         assert clean[0] == messy[0] == 200
         assert _without_id(messy[1], messy_id) == _without_id(clean[1], clean_id)
-    time.sleep(1.0)
+    cloud.wait_until_drained()
     published = tap.of_type("PitBattlePredicted")
     clean_events = sorted(_prediction_key(d) for d in published if d["data"]["race_id"] == clean_id)
     messy_events = sorted(_prediction_key(d) for d in published if d["data"]["race_id"] == messy_id)
@@ -97,15 +97,44 @@ def _model() -> FaceoffModel:
     return FaceoffModel()
 
 
-def _run(deliveries: list[tuple[list[tuple[int, dict]], bool]]) -> tuple[list[tuple], dict, dict]:
-    """Feed (batch of (sequence, record), restart-before) deliveries; return what came out."""
-    store, ledger, stats, publisher = InMemoryStateStore(), InMemoryLedger(), InMemoryPlayerStats(), RecordingPublisher()
+class _ConflictOnce(InMemoryStateStore):
+    """A state store whose next save, when armed, loses to a concurrent writer (VersionConflict)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.armed = False
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.armed:
+            self.armed = False
+            raise VersionConflict("a concurrent writer saved first (injected)")
+        return super().save(*args, **kwargs)
+
+
+def _run(deliveries: list[tuple], partial_failures: list[int] | None = None) -> tuple[list[tuple], dict, dict]:
+    """Feed (batch of (sequence, record), restart-before[, conflict]) deliveries; return what came out.
+
+    A delivery marked `conflict` has its state save lose to a concurrent writer: the handler reports
+    a partial batch failure, and Kinesis redelivers the batch from the first failed sequence number,
+    as it does with `ReportBatchItemFailures`. Each partial failure is counted in `partial_failures`.
+    """
+    store, ledger, stats, publisher = _ConflictOnce(), InMemoryLedger(), InMemoryPlayerStats(), RecordingPublisher()
     service = None
-    for batch, restart in deliveries:
+    for batch, restart, *conflict in deliveries:
         if service is None or restart:
             service = NhlService(store=store, ledger=ledger, publisher=publisher, stats=stats, model=_model())
+        store.armed = bool(conflict and conflict[0])
         event = kinesis_event([record for _, record in batch], batch[0][0])
         response, _ = process_tracking_event(event, service)
+        fired = bool(conflict and conflict[0]) and not store.armed
+        store.armed = False
+        if fired:
+            failed = [int(item["itemIdentifier"]) for item in response["batchItemFailures"]]
+            assert failed, "the injected conflict was not reported as a partial batch failure"
+            if partial_failures is not None:
+                partial_failures.append(len(failed))
+            retry = [(sequence, record) for sequence, record in batch if sequence >= min(failed)]
+            response, _ = process_tracking_event(kinesis_event([r for _, r in retry], retry[0][0]), service)
         assert response == {"batchItemFailures": []}
     published = [(d["data"]["dot"]["name"], d["data"]["home_player_id"], d["data"]["away_player_id"],
                   d["data"]["trigger"], d["data"]["home_win_probability"]) for d in publisher.details]
@@ -152,13 +181,18 @@ def messy_deliveries(draw, duplicated_types: tuple[str, ...] = ("position",)):
         if rng.random() < 0.2:
             deliveries.append((batch, rng.random() < 0.5))  # redelivered (the sandbox died before answering)
         position += size
-    return deliveries
+    # A concurrent writer wins one save (at least one delivery): a partial batch failure, redelivered.
+    forced = rng.randrange(len(deliveries))
+    return [(batch, restart, index == forced or rng.random() < 0.05)
+            for index, (batch, restart) in enumerate(deliveries)]
 
 
 @settings(max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(messy_deliveries())
 def test_nhl_duplicated_reordered_and_redelivered_tracking_converges(deliveries):
-    published, game, player_stats = _run(deliveries)
+    partial_failures: list[int] = []
+    published, game, player_stats = _run(deliveries, partial_failures)
+    assert partial_failures, "no delivery produced a partial batch failure"
     clean_published, clean_game, clean_stats = _clean()
     assert published == clean_published
     assert game == clean_game

@@ -36,6 +36,16 @@ def test_resources_exist_under_template_names(cloud):
     assert cloud.physical_id("EchoTable") in tables
 
 
+def test_a_custom_resource_runs_its_function_and_later_resources_get_its_answer(cloud):
+    [request] = cloud.custom_resources.requests
+    assert (request["RequestType"], request["LogicalResourceId"]) == ("Create", "EchoThing")
+    assert request["ResourceProperties"]["Name"] == "echo-thing"  # ${AWS::StackName} resolved
+    assert cloud.physical_id("EchoThing") == "echo-thing-id"  # the PhysicalResourceId it answered
+    # EchoThingQueue is named by !GetAtt EchoThing.Name: the answer's Data, there before the queue.
+    assert cloud.physical_id("EchoThingQueue").endswith("/echo-thing")
+    assert cloud.client("sqs").get_queue_url(QueueName="echo-thing")["QueueUrl"].endswith("/echo-thing")
+
+
 def test_gateway_routes_to_function_with_resolved_environment(cloud):
     with urllib.request.urlopen(cloud.api_url + "/echo/ada") as response:
         body = json.loads(response.read())

@@ -61,9 +61,11 @@ def test_every_queue_is_encrypted():
 
 def test_every_stream_is_encrypted():
     streams = _of_type("AWS::Kinesis::Stream")
+    delivery_streams = _of_type("AWS::KinesisFirehose::DeliveryStream")
+    assert streams and delivery_streams, "the template has a Kinesis stream and a Firehose delivery stream"
     for name, props in streams.items():
         assert props.get("StreamEncryption", {}).get("EncryptionType") == "KMS", name
-    for name, props in _of_type("AWS::KinesisFirehose::DeliveryStream").items():
+    for name, props in delivery_streams.items():
         assert props.get("DeliveryStreamEncryptionConfigurationInput", {}).get("KeyType"), name
 
 

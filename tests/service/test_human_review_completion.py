@@ -11,7 +11,7 @@ import json
 import boto3
 
 from human_review import handlers
-from human_review.loop_names import human_loop_name
+from human_review.logic.loop_names import human_loop_name
 from human_review.merge_command import main as merge_main
 from pitwall_shared.jsonlines import loads_lines
 from tests.contracts import assert_valid_event

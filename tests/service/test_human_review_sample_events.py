@@ -33,6 +33,7 @@ def test_trigger_samples_do_what_their_names_say(review_env):
     assert outcomes == {
         "trigger_faceoff_low_confidence": (0, 1),
         "trigger_pit_battle_confident": (0, 0),
+        "trigger_pit_battle_resolved": (0, 0),
         "trigger_poison_message": (1, 0),
         "trigger_review_candidate_custom_labels": (0, 1),
         "trigger_review_candidate_redacted_text": (0, 1),

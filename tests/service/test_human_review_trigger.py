@@ -10,7 +10,7 @@ from botocore.config import Config
 
 from human_review import handlers
 from human_review.adapters.a2i import HumanLoops
-from human_review.loop_names import human_loop_name
+from human_review.logic.loop_names import human_loop_name
 from human_review.models import LoopStatus
 from tests.contracts import assert_valid_event
 from tests.service import human_review_env
@@ -138,22 +138,51 @@ def test_error_messages_carry_no_record_contents(review_env, caplog):
     assert secret not in processor_errors[0] and secret not in caplog.text
 
 
-def test_ceiling_on_loops_per_minute(review_env, monkeypatch):
+def test_a_burst_of_five_times_the_ceiling_loses_no_candidate(review_env, monkeypatch):
+    """Issue 19 item 3: over the per-minute ceiling a candidate waits (put back on the queue for the
+    next minute), it is not dropped: 5x the ceiling in one burst ends as 5x the ceiling loops."""
+    from datetime import UTC, datetime, timedelta
+
+    from human_review.adapters.loops_table import LoopsTable
     from human_review.settings import DEFAULT_POLICIES_FILE
 
     policies = json.loads(DEFAULT_POLICIES_FILE.read_text())
     for item in policies:
         item["max_loops_per_minute"] = 2
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = sqs.create_queue(QueueName="review-trigger")["QueueUrl"]
     monkeypatch.setenv("REVIEW_POLICIES", json.dumps(policies))
+    monkeypatch.setenv("TRIGGER_QUEUE_URL", queue)
+    monkeypatch.setenv("MAX_DEFER_DELAY_S", "0")  # moto would wait the real delay
     handlers.service.cache_clear()
-    events = [candidate([30.0], event_id=f"burst-{index}") for index in range(5)]
+    minute = [datetime(2026, 11, 22, 10, 0, 30, tzinfo=UTC)]
+    handlers.service().trigger.clock = lambda: minute[0]
+
+    events = [candidate([30.0], event_id=f"burst-{index}") for index in range(10)]
     assert run_trigger(*events) == {"batchItemFailures": []}
     assert len(review_env.a2i.loops) == 2
-    from human_review.adapters.loops_table import LoopsTable
-
-    skipped = LoopsTable("loops").by_status(LoopStatus.SKIPPED)
-    assert len(skipped) == 3 and all(item.failure_reason == "loops-per-minute ceiling" for item in skipped)
-    assert len(review_env.published("HumanReviewRequested")) == 2
+    waiting = LoopsTable("loops").by_status(LoopStatus.PENDING)
+    assert len(waiting) == 8 and all(item.failure_reason == "waiting: loops-per-minute ceiling" for item in waiting)
+    assert LoopsTable("loops").by_status(LoopStatus.SKIPPED) == []
+    rounds = 0
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+                                       ).get("Messages", [])
+        if not messages:
+            break
+        rounds += 1
+        minute[0] += timedelta(minutes=1)
+        records = sqs_event(*[m["Body"] for m in messages])
+        for record, message in zip(records["Records"], messages, strict=True):
+            record["messageAttributes"] = {k: {"stringValue": v["StringValue"], "dataType": v["DataType"]}
+                                           for k, v in message.get("MessageAttributes", {}).items()}
+        for message in messages:
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        assert handlers.trigger_handler(records, LambdaContext()) == {"batchItemFailures": []}
+        assert rounds < 20
+    assert len(review_env.a2i.loops) == 10  # every candidate got its loop, none dropped, none twice
+    assert rounds >= 4  # 2 a minute: the last ones waited four more minutes
+    assert len(review_env.published("HumanReviewRequested")) == 10
 
 
 def fast_failing_client():

@@ -44,7 +44,7 @@ def test_tracking_stream_to_published_faceoff_predictions(cloud):
     while time.monotonic() < deadline and len(seen) < len(expected):
         seen += _drain(cloud, queue_url)
         time.sleep(0.5)
-    time.sleep(2.0)
+    cloud.wait_until_drained()
     seen += _drain(cloud, queue_url)
     got = sorted(seen, key=lambda detail: detail["data"]["ts_ms"])
     assert [(d["data"]["dot"]["name"], d["data"]["home_player_id"], d["data"]["away_player_id"]) for d in got] == expected

@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 from human_review import handlers
-from human_review.loop_names import human_loop_name
+from human_review.logic.loop_names import human_loop_name
 from tests.service import human_review_env
 from tests.service.human_review_env import (
     BUCKET,

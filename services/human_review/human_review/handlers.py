@@ -8,9 +8,7 @@ reported in `batchItemFailures` alone and reaches the dead-letter queue after th
 
 from __future__ import annotations
 
-import functools
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,49 +17,25 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ValidationError
 
-from human_review.adapters.a2i import HumanLoops
 from human_review.adapters.a2i_setup import A2iSetup, send_response
-from human_review.adapters.loops_table import LoopsTable
-from human_review.adapters.state_table import StateTable
-from human_review.adapters.storage import Storage
-from human_review.completion import STATUS_CHANGE, CompletionPorts, handle_status_change
+from human_review.factory import service
 from human_review.logic import flow_setup
+from human_review.logic.completion import STATUS_CHANGE, handle_status_change
+from human_review.logic.policies import PolicyError
+from human_review.logic.trigger import (
+    EventBridgeEvent,
+    Outcome,
+    handle_outcome,
+    handle_prediction,
+    seconds_to_next_minute,
+)
 from human_review.models import HumanLoopStatusChange
-from human_review.policies import PolicyBook, PolicyError, load_policy_book
-from human_review.settings import Settings
-from human_review.trigger import EventBridgeEvent, TriggerPorts, handle_prediction
 from pitwall_shared.inputs import BadInput, Problem, read_json, validate
 from pitwall_shared.observability import observability
-from pitwall_shared.publisher import EventPublisher
 from pitwall_shared.refusals import refusing_bad_input, scrubbed
-from pitwall_shared.settings import load_settings
 
 logger, metrics, tracer = observability("human_review")
-SOURCE = "pitwall.human_review"
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass
-class Service:
-    book: PolicyBook
-    trigger: TriggerPorts
-    completion: CompletionPorts
-
-
-@functools.cache
-def service() -> Service:
-    """Settings, policies and adapters, built once per process (cold start)."""
-    settings = load_settings(Settings)
-    book = load_policy_book(settings.policies_json(), settings.default_flow_definition_arn)
-    publisher = EventPublisher(source=SOURCE, bus_name=settings.event_bus_name)
-    loops, storage = LoopsTable(settings.loops_table_name), Storage()
-    return Service(
-        book=book,
-        trigger=TriggerPorts(loops=loops, state=StateTable(settings.state_table_name), storage=storage,
-                             human_loops=HumanLoops(), publisher=publisher, bucket=settings.review_bucket_name),
-        completion=CompletionPorts(loops=loops, storage=storage, publisher=publisher,
-                                   bucket=settings.review_bucket_name),
-    )
 
 
 class InvalidEvent(BadInput):
@@ -96,15 +70,47 @@ def _as_invalid_event(error: ValueError, prefix: str) -> InvalidEvent:
 
 def _trigger(record: SQSRecord) -> None:
     event = _event(record)
+    if service().book.for_outcome(event.source, event.detail_type):
+        _outcome(event)
+        return
     try:
         outcome = handle_prediction(event, service().book, service().trigger)
     except BadInput:
         raise
     except ValueError as error:  # pydantic's ValidationError included: the event does not fit its policy
         raise _as_invalid_event(error, "detail.data") from None
+    if outcome is Outcome.DEFERRED:
+        _defer(record)
     metrics.add_metric(name=f"Prediction_{outcome.value}", unit=MetricUnit.Count, value=1)
     logger.info("prediction handled", extra={"outcome": outcome.value, "detail_type": event.detail_type,
                                              "event_id": event.detail.get("event_id")})
+
+
+class Deferred(RuntimeError):
+    """Over the per-minute ceiling with no queue to put it back on: fail the message, SQS retries."""
+
+
+def _defer(record: SQSRecord) -> None:
+    """Put the candidate back for the next minute (a new message, so waiting is not a failed receive)."""
+    defer = service().defer
+    if defer is None:
+        raise Deferred("over the loops-per-minute ceiling; retried after the visibility timeout")
+    attribute = record.message_attributes["deferrals"]  # Powertools: None when absent
+    deferrals = int(attribute.string_value or 0) + 1 if attribute is not None else 1
+    delay = min(service().max_defer_delay_s, seconds_to_next_minute(service().trigger.clock()))
+    defer.send_later(record.body, delay, deferrals=deferrals)
+
+
+def _outcome(event: EventBridgeEvent) -> None:
+    try:
+        outcome, closed = handle_outcome(event, service().book, service().trigger)
+    except BadInput:
+        raise
+    except ValueError as error:
+        raise _as_invalid_event(error, "detail.data") from None
+    metrics.add_metric(name="ForecastsClosed", unit=MetricUnit.Count, value=closed)
+    logger.info("outcome handled", extra={"outcome": outcome.value, "detail_type": event.detail_type,
+                                          "closed": closed, "event_id": event.detail.get("event_id")})
 
 
 def _completion(record: SQSRecord) -> None:

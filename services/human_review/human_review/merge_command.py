@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from human_review.adapters.storage import Storage
-from human_review.manifest_merge import merge_manifests, parse_manifest, render_manifest
-from human_review.manifests import ManifestError
+from human_review.logic.manifest_merge import merge_manifests, parse_manifest, render_manifest
+from human_review.logic.manifests import ManifestError
 
 
 def _read(location: str, storage: Storage) -> str:

@@ -162,6 +162,7 @@ class LoopRecord(BaseModel):
     failure_code: str | None = None
     requested_published: bool = False
     completed_published: bool = False
+    ground_truth_label: str | None = None  # the world answered first: a human answer writes no part
 
 
 class HumanLoopStatusChange(BaseModel):

@@ -24,6 +24,11 @@ class Settings(ServiceSettings):
     default_flow_definition_arn: str = Field(
         pattern=r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:flow-definition/.+")
     review_policies: str | None = None
+    # Where a candidate over the per-minute ceiling is put back (the trigger queue itself, with a
+    # delay to the next minute). Unset: the message fails and SQS redelivers it after its
+    # visibility timeout (then it may reach the DLQ after maxReceiveCount).
+    trigger_queue_url: str | None = None
+    max_defer_delay_s: int = Field(default=60, ge=0, le=900)  # SQS DelaySeconds max is 900 (SQS API reference)
 
     def policies_json(self) -> str:
         return self.review_policies or DEFAULT_POLICIES_FILE.read_text()

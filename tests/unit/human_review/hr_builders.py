@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from human_review.logic.policies import PolicyBook, ReviewPolicy, load_policy_book
 from human_review.models import Envelope
-from human_review.policies import PolicyBook, ReviewPolicy, load_policy_book
 from human_review.settings import DEFAULT_POLICIES_FILE
 
 FLOW = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/pitwall-review"

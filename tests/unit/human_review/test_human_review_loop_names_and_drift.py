@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from human_review.drift import DriftState, observe
-from human_review.loop_names import MAX_LENGTH, NAME_PATTERN, human_loop_name, is_valid_loop_name
+from human_review.logic.drift import DriftState, observe
+from human_review.logic.loop_names import MAX_LENGTH, NAME_PATTERN, human_loop_name, is_valid_loop_name
 from tests.unit.human_review.hr_builders import policy
 
 
@@ -18,7 +18,15 @@ class TestLoopNames:
         assert is_valid_loop_name(name)
 
     def test_same_id_same_name(self):
+        # Deterministic (a redelivery starts the same loop) and still a function of the id: a
+        # constant or a random name would fail one of the two halves.
         assert human_loop_name("Evt_42") == human_loop_name("Evt_42")
+        assert human_loop_name("Evt_42") != human_loop_name("Evt_43")
+
+    @given(st.text(min_size=1, max_size=100), st.text(min_size=1, max_size=100))
+    def test_different_ids_different_names(self, first, second):
+        if first != second:
+            assert human_loop_name(first) != human_loop_name(second)
 
     def test_ids_that_slug_alike_get_different_names(self):
         assert human_loop_name("A_B") != human_loop_name("a-b")

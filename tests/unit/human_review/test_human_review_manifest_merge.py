@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from human_review.manifest_merge import merge_manifests, parse_manifest, render_manifest, source_key
-from human_review.manifests import ManifestError
+from human_review.logic.manifest_merge import merge_manifests, parse_manifest, render_manifest, source_key
+from human_review.logic.manifests import ManifestError
 from pitwall_shared.jsonlines import split_lines
 
 BASE = [

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from human_review.manifests import (
+from human_review.logic.manifests import (
     ManifestContext,
     ManifestError,
     corrected_label,

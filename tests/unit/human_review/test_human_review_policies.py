@@ -9,8 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from human_review.models import ReviewReason, TaskType
-from human_review.policies import (
+from human_review.logic.policies import (
     PolicyError,
     decide,
     load_policy_book,
@@ -19,6 +18,7 @@ from human_review.policies import (
     subject_from_event,
     within_ceiling,
 )
+from human_review.models import ReviewReason, TaskType
 from tests.unit.human_review.hr_builders import FLOW, book, candidate_data, envelope, faceoff_data, policy
 
 SOURCE = "pitwall.race_predictor"

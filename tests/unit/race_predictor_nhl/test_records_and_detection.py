@@ -75,6 +75,8 @@ def test_whistle_forming_set_and_clock_start():
     assert (setup.dot, setup.home_player_id, setup.away_player_id, setup.trigger) == ("end_+x_+y", HOME_C, AWAY_C, "set")
     # Home attacks +x in period 1: an end dot at +x is its offensive zone; clock ran 10 s.
     assert setup.situation.zone == "O" and setup.situation.seconds_elapsed == pytest.approx(10.0)
+    # Facing +x, the home taker has the +y dot on his left (the away taker on his right).
+    assert setup.situation.home_side == "L"
     state, _ = run([game(13_000, "faceoff", winner_id=AWAY_C, loser_id=HOME_C), game(13_000, "clock_start")], state)
     assert state.phase == "in_play"
 

@@ -17,7 +17,8 @@ from tests.contracts import assert_valid_event
 
 class RecordingPublisher:
     def __init__(self) -> None:
-        self.details: list[dict] = []
+        self.details: list[dict] = []  # FaceoffPredicted
+        self.resolved: list[dict] = []  # FaceoffResolved
         self.calls = 0
 
     def publish_many(self, events):
@@ -25,7 +26,8 @@ class RecordingPublisher:
 
         self.calls += 1
         out = [envelope(event) for event in events]
-        self.details += out
+        for event, detail in zip(events, out, strict=True):
+            (self.resolved if event.detail_type == "FaceoffResolved" else self.details).append(detail)
         return out
 
 
@@ -145,3 +147,26 @@ def test_takers_switching_back_publish_the_first_pair_again_and_the_view_shows_i
     assert len({d["event_id"] for d in publisher.details}) == 3
     first, _, again = (d["data"] for d in publisher.details)
     assert again["home_win_probability"] == first["home_win_probability"]
+
+
+def test_each_faceoff_taken_publishes_one_faceoff_resolved_matching_its_predictions():
+    """Issue 19 item 1: the face-off's outcome as an event, the ground truth of its predictions."""
+    game = simulate_game("g-results", seed=5, faceoffs_per_period=4, periods=1, waive_out_rate=0.5)
+    store, ledger, stats, publisher = InMemoryStateStore(), InMemoryLedger(), InMemoryPlayerStats(), RecordingPublisher()
+    service = make_service(store, ledger, publisher, stats)
+    chunks = [game.records[i:i + 250] for i in range(0, len(game.records), 250)]
+    sequence = 1
+    for chunk in chunks:
+        event = kinesis_event(chunk, sequence)
+        process_tracking_event(event, service)
+        process_tracking_event(event, service)  # delivered twice: still one event per face-off
+        sequence += len(chunk)
+    taken = [r for r in game.records if r.get("type") == "game" and r.get("event") == "faceoff"]
+    assert len(publisher.resolved) == len(taken) > 0
+    assert len({d["event_id"] for d in publisher.resolved}) == len(taken)
+    predicted_seqs = {d["data"]["faceoff_seq"] for d in publisher.details}
+    for detail in publisher.resolved:
+        assert_valid_event("FaceoffResolved", detail)
+        data = detail["data"]
+        assert data["winner_id"] == (data["home_player_id"] if data["home_won"] else data["away_player_id"])
+    assert predicted_seqs <= {d["data"]["faceoff_seq"] for d in publisher.resolved}

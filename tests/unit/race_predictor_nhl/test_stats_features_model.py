@@ -6,17 +6,27 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from race_predictor.logic.nhl.features import (
     FEATURE_NAMES,
+    RATING_PRIOR,
+    RATING_STEP,
     RECENT_WINDOW,
+    SEASON_DECAY,
     FaceoffSituation,
     PlayerFaceoffRecord,
     faceoff_features,
+    rating_win_probability,
+    record_faceoff,
     shrunk_rate,
 )
 from race_predictor.logic.nhl.predictor import FaceoffModel
+from race_predictor.logic.nhl.service import NhlService
 from race_predictor.logic.nhl.stats import InMemoryPlayerStats, VersionClash, apply_result, records_of
+from race_predictor.models.nhl import ResultRequest
+from tests.hypothesis_profiles import examples
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -39,9 +49,10 @@ def test_small_samples_are_shrunk_to_the_league_rate():
     home = PlayerFaceoffRecord(player_id="1", career_wins=600, career_total=1000, season=20232024,
                                season_wins=60, season_total=100)
     away = PlayerFaceoffRecord(player_id="2")
-    row = faceoff_features(home, away, FaceoffSituation(zone="D", season=20232024))
+    row = faceoff_features(home, away, FaceoffSituation(zone="D", season=20232024, home_skaters=4))
     named = dict(zip(FEATURE_NAMES, row, strict=True))
-    assert named["away_career_rate"] == 0.5 and named["zone"] == -1
+    assert named["away_season_rate"] == 0.5 and named["zone"] == -1
+    assert named["strength_diff"] == -1 and named["zone_x_strength"] == 1
     assert named["home_season_rate"] == pytest.approx((60 + 30) / 160)
     # Last season's record does not count as this season's.
     row = faceoff_features(home, away, FaceoffSituation(season=20242025))
@@ -57,6 +68,48 @@ def test_a_result_is_counted_once_even_if_delivered_twice():
     assert (records["1"].career_wins, records["1"].career_total) == (1, 2)
     assert records["2"].head_to_head == {"1": [1, 2]}
     assert records["3"].career_total == 0
+
+
+def test_ratings_move_by_surprise_decay_between_seasons_and_use_the_strong_side():
+    home, away = PlayerFaceoffRecord(player_id="1"), PlayerFaceoffRecord(player_id="2")
+    assert home.rating == away.rating == RATING_PRIOR
+    p = rating_win_probability(home, away, 20232024, "L")
+    record_faceoff(home, away, home_won=True, season=20232024, home_side="L")
+    assert home.rating - RATING_PRIOR == pytest.approx(RATING_STEP * (1 - p))
+    assert away.rating - RATING_PRIOR == pytest.approx(-RATING_STEP * (1 - p))
+    # The home taker's left is the away taker's right: each side term moves for its own taker.
+    assert home.side_left > 0 and home.side_right == 0 and away.side_right < 0 and away.side_left == 0
+    # Two seasons later the rating has come back toward the prior by SEASON_DECAY twice.
+    rating, left, _ = home.ratings_as_of(20252026)
+    assert rating - RATING_PRIOR == pytest.approx((home.rating - RATING_PRIOR) * SEASON_DECAY**2)
+    assert left == pytest.approx(home.side_left * SEASON_DECAY**2)
+    named = dict(zip(FEATURE_NAMES, faceoff_features(home, away, FaceoffSituation(zone="O", season=20232024,
+                                                                                   home_side="L")), strict=True))
+    assert named["rating_diff"] > 0 and named["side_diff"] > 0
+    assert dict(zip(FEATURE_NAMES, faceoff_features(home, away, FaceoffSituation(zone="N", season=20232024)),
+                    strict=True))["side_diff"] == 0
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["1", "2", "3", "4"]), st.sampled_from(["1", "2", "3", "4"]),
+                          st.booleans(), st.sampled_from([20182019, 20212022, 20232024]),
+                          st.sampled_from(["L", "R", None])), min_size=1, max_size=40))
+def test_loader_and_results_route_reach_the_same_player_state(results):
+    """Issue 18.5: the stats filled by the loader's replay equal those filled by /faceoffs/results."""
+    results = sorted((r for r in results if r[0] != r[1]), key=lambda r: r[3])
+    loaded: dict[str, PlayerFaceoffRecord] = {}
+    store = InMemoryPlayerStats()
+    service = NhlService(store=None, ledger=None, publisher=None, stats=store, model=None)
+    for k, (home, away, home_won, season, side) in enumerate(results):
+        record_faceoff(loaded.setdefault(home, PlayerFaceoffRecord(player_id=home)),
+                       loaded.setdefault(away, PlayerFaceoffRecord(player_id=away)),
+                       home_won=home_won, season=season, home_side=side)
+        zone = "N" if side is None else "O"
+        service.record_result(ResultRequest(home_player_id=int(home), away_player_id=int(away), zone=zone, period=1,
+                                            seconds_elapsed=0, home_skaters=5, away_skaters=5, season=season,
+                                            home_side=side, winner_id=int(home if home_won else away),
+                                            result_id=f"r{k}"))
+    assert {pid: item.record for pid, item in store.items.items()} == loaded
 
 
 def test_a_concurrent_write_is_retried_not_lost():
@@ -82,12 +135,12 @@ def test_shipped_trees_match_native_lightgbm_to_1e6():
     booster = lgb.Booster(model_file=str(ROOT / "ml" / "nhl" / "nhl_faceoff_lgbm.txt"))
     rng = np.random.default_rng(3)
     n = 2000
+    zone, strength = rng.integers(-1, 2, n), rng.integers(-2, 3, n)
     rows = np.column_stack([
-        rng.uniform(0.35, 0.65, n), rng.uniform(0.35, 0.65, n), rng.normal(0, 0.4, n),
-        rng.uniform(0, 9, n), rng.uniform(0, 9, n), rng.uniform(0.35, 0.65, n), rng.uniform(0.35, 0.65, n),
-        rng.uniform(0.35, 0.65, n), rng.uniform(0.35, 0.65, n), rng.uniform(0.3, 0.7, n), rng.uniform(0, 5, n),
-        rng.integers(-1, 2, n), rng.integers(1, 5, n), rng.uniform(0, 1200, n), rng.integers(-3, 4, n),
-        rng.integers(3, 7, n), rng.integers(3, 7, n)]).astype(np.float32)
+        rng.normal(0, 0.4, n), rng.normal(0, 0.1, n), rng.normal(0, 0.3, n), rng.uniform(0, 9, n), rng.uniform(0, 9, n),
+        rng.uniform(0.35, 0.65, n), rng.uniform(0.35, 0.65, n), zone, strength, zone * strength,
+        rng.integers(-3, 4, n), rng.integers(1, 5, n)]).astype(np.float32)
+    assert rows.shape[1] == len(FEATURE_NAMES)
     model = FaceoffModel()
     shipped = np.asarray(model.home_win_probabilities(rows.tolist()))
     native = booster.predict(rows.astype(np.float64))

@@ -53,5 +53,14 @@ class HumanLoops:
                 self.sleep(0.5 * 2**attempt)
         raise AssertionError("unreachable")
 
+    def stop(self, name: str) -> None:
+        """`StopHumanLoop`; a loop already finished or unknown counts as stopped (a repeat is harmless)."""
+        try:
+            self.a2i.stop_human_loop(HumanLoopName=name)
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in ("ResourceNotFound", "ResourceNotFoundException",
+                                                         "ValidationException", "ConflictException"):
+                raise
+
     def describe(self, name: str) -> dict[str, Any]:
         return dict(self.a2i.describe_human_loop(HumanLoopName=name))

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from human_review.adapters.dynamo import value
-from human_review.drift import DriftState
+from human_review.logic.drift import DriftState
+from human_review.logic.ground_truth import SubjectState
 from pitwall_shared.aws import DynamoTableAdapter, conditional_check_failed
 
+SUBJECT_TTL_S = 14 * 24 * 3600  # a forecast's outcome comes within the race / game; two weeks is ample
 COUNTER_TTL_S = 3600  # a minute's counter is useless after the minute; TTL keeps the table small
 
 
@@ -61,3 +64,43 @@ class StateTable(DynamoTableAdapter):
             if conditional_check_failed(error):
                 return False
             raise
+
+    # --- forecast subjects (ground truth, issue 19 item 1): one item each, updated atomically ---
+    def _subject(self, item: dict[str, Any] | None) -> SubjectState:
+        if not item:
+            return SubjectState()
+        return SubjectState(
+            predictions=frozenset(item.get("predictions", {}).get("SS", [])),
+            resolved="resolved_at" in item, label=item.get("label", {}).get("S"),
+            observed_at=item.get("resolved_at", {}).get("S"),
+            outcome_event_id=item.get("outcome_event_id", {}).get("S"))
+
+    def add_prediction(self, pk: str, event_id: str) -> SubjectState:
+        """Add a prediction under its subject; the item as it is after the write (one atomic update)."""
+        response = self.dynamodb.update_item(
+            TableName=self.table_name, Key={"pk": value(pk)},
+            UpdateExpression="ADD predictions :id SET expires_at = if_not_exists(expires_at, :ttl)",
+            ExpressionAttributeValues={":id": {"SS": [event_id]}, ":ttl": value(int(time.time()) + SUBJECT_TTL_S)},
+            ReturnValues="ALL_NEW")
+        return self._subject(response.get("Attributes"))
+
+    def resolve_subject(self, pk: str, *, label: str | None, observed_at: str, outcome_event_id: str) -> SubjectState:
+        """Record the subject's outcome unless one is recorded (the first wins: a repeat changes nothing)."""
+        sets = ["resolved_at = if_not_exists(resolved_at, :at)", "outcome_event_id = if_not_exists(outcome_event_id, :eid)",
+                "expires_at = if_not_exists(expires_at, :ttl)"]
+        values = {":at": value(observed_at), ":eid": value(outcome_event_id),
+                  ":ttl": value(int(time.time()) + SUBJECT_TTL_S)}
+        if label is not None:
+            # A label only with the first outcome: a later outcome of a resolved subject adds none.
+            current = self.get_subject(pk)
+            if not current.resolved:
+                sets.append("label = if_not_exists(label, :label)")
+                values[":label"] = value(label)
+        response = self.dynamodb.update_item(
+            TableName=self.table_name, Key={"pk": value(pk)}, UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeValues=values, ReturnValues="ALL_NEW")
+        return self._subject(response.get("Attributes"))
+
+    def get_subject(self, pk: str) -> SubjectState:
+        response = self.dynamodb.get_item(TableName=self.table_name, Key={"pk": value(pk)}, ConsistentRead=True)
+        return self._subject(response.get("Item"))

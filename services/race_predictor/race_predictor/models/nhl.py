@@ -164,6 +164,9 @@ class PredictRequest(BaseModel):
     score_diff: int = Field(default=0, ge=-20, le=20)
     season: int = Field(default=0, ge=0, le=21002101)
     game_id: GameId | None = None
+    # The end-zone dot's side from the home taker's view (his left or right facing the away goal);
+    # omitted at centre and neutral-zone dots. Lets the model use each taker's strong side (issue 18.5).
+    home_side: Literal["L", "R"] | None = None
 
     @model_validator(mode="after")
     def _two_players(self) -> PredictRequest:
@@ -174,7 +177,8 @@ class PredictRequest(BaseModel):
     def situation(self) -> FaceoffSituation:
         return FaceoffSituation(zone=self.zone, period=self.period, seconds_elapsed=self.seconds_elapsed,
                                 score_diff=self.score_diff, home_skaters=self.home_skaters,
-                                away_skaters=self.away_skaters, season=self.season)
+                                away_skaters=self.away_skaters, season=self.season,
+                                home_side=self.home_side if self.zone != "N" else None)
 
 
 class ResultRequest(PredictRequest):

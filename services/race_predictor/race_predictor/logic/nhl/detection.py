@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from race_predictor.logic.nhl.features import FaceoffSituation, Zone
+from race_predictor.logic.nhl.features import FaceoffSituation, Side, Zone
 from race_predictor.models.nhl import GameRecord, LineupRecord, PositionRecord
 
 # The nine face-off dots, centre-ice origin, feet (NHL rink; shared/data/README.md geometry facts).
@@ -102,6 +102,7 @@ class FaceoffResult(BaseModel):
     away_player_id: int
     home_won: bool
     situation: FaceoffSituation
+    faceoff_seq: int = 0  # the stoppage it ends: matches the FaceoffPredicted events of that face-off
 
 
 RECENT_GAME_EVENTS = 16
@@ -168,9 +169,18 @@ def _game_seconds(state: GameState, ts_ms: int) -> float:
     return min(1200.0, max(0.0, (state.elapsed_ms + running) / 1000.0))
 
 
+def home_side_of(dot: str, home_attacks_positive_x: bool) -> Side | None:
+    """An end-zone dot's side from the home taker's view: facing +x his left is +y (None elsewhere)."""
+    x, y = DOTS[dot]
+    if abs(x) < 69:
+        return None
+    return "L" if (y > 0) == home_attacks_positive_x else "R"
+
+
 def situation_of(state: GameState, dot: str, ts_ms: int) -> FaceoffSituation:
     return FaceoffSituation(
-        zone=zone_of(dot, state.home_attacks_positive_x), period=max(1, min(state.period, 10)),
+        zone=zone_of(dot, state.home_attacks_positive_x), home_side=home_side_of(dot, state.home_attacks_positive_x),
+        period=max(1, min(state.period, 10)),
         seconds_elapsed=_game_seconds(state, ts_ms), score_diff=max(-20, min(20, state.home_score - state.away_score)),
         home_skaters=state.home_skaters, away_skaters=state.away_skaters, season=state.season)
 
@@ -326,7 +336,7 @@ def _faceoff_result(state: GameState, record: GameRecord) -> FaceoffResult | Non
     assert home_id is not None and away_id is not None
     state.count("faceoffs")
     return FaceoffResult(game_id=state.game_id, ts_ms=record.ts_ms, home_player_id=home_id,
-                         away_player_id=away_id, home_won=home_won,
+                         away_player_id=away_id, home_won=home_won, faceoff_seq=state.faceoff_seq,
                          situation=situation_of(state, state.dot or "center", record.ts_ms))
 
 

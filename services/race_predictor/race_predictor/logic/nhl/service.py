@@ -21,6 +21,7 @@ from race_predictor.logic.ports import PublishLedger, StateStore, VersionConflic
 from race_predictor.models.nhl import GameRecord, LineupRecord, PositionRecord, PredictRequest, ResultRequest
 
 DETAIL_TYPE = "FaceoffPredicted"
+RESULT_DETAIL_TYPE = "FaceoffResolved"  # the ground truth of the face-off's predictions (issue 19)
 STATE_TTL_S = 7 * 24 * 3600
 TrackingRecord = LineupRecord | PositionRecord | GameRecord
 
@@ -89,6 +90,13 @@ class NhlService:
                                           f"nhl:{game_id}:{setup.combination}", data).to_json())
                 body["last_prediction"] = data
             pending += [{"result_id": f"{game_id}:{r.ts_ms}", **r.model_dump(mode="json")} for r in output.results]
+            for r in output.results:
+                outbox.append(OutboxEntry(f"R{r.faceoff_seq}:{r.ts_ms}", RESULT_DETAIL_TYPE,
+                                          f"nhl:{game_id}:result:{r.faceoff_seq}:{r.ts_ms}", {
+                                              "game_id": game_id, "faceoff_seq": r.faceoff_seq,
+                                              "home_player_id": r.home_player_id, "away_player_id": r.away_player_id,
+                                              "winner_id": r.home_player_id if r.home_won else r.away_player_id,
+                                              "home_won": r.home_won, "ts_ms": r.ts_ms}).to_json())
             state.count("predictions", len(output.setups))
             body.update(game=state.model_dump(mode="json"), outbox=outbox, pending_results=pending)
             try:
@@ -99,12 +107,13 @@ class NhlService:
             outcome = publish_outbox(self.ledger, self.publisher, state_key(game_id),
                                      [OutboxEntry.from_json(e) for e in outbox],
                                      correlation_id=correlation_id, expires_at=expires_at, now=self.now)
-            report.published += outcome.published
+            # Predictions only (what the handler counts); the results' FaceoffResolved go out alike.
+            report.published += [d for d in outcome.published if ":result:" not in str(d.get("event_id"))]
             finished = set(outcome.done)
             for result in pending:
                 apply_result(self.stats, result_id=result["result_id"], home_id=str(result["home_player_id"]),
                              away_id=str(result["away_player_id"]), home_won=result["home_won"],
-                             season=result["situation"]["season"])
+                             season=result["situation"]["season"], home_side=result["situation"].get("home_side"))
                 finished.add(result["result_id"])
                 report.results += 1
             self._done[game_id] = finished
@@ -163,7 +172,8 @@ class NhlService:
         # Without a result id every POST is a new face-off (a season replayed in order through the API).
         result_id = request.result_id or f"api:{time.time_ns()}"
         counted = apply_result(self.stats, result_id=result_id, home_id=str(request.home_player_id),
-                               away_id=str(request.away_player_id), home_won=home_won, season=request.season)
+                               away_id=str(request.away_player_id), home_won=home_won, season=request.season,
+                               home_side=request.home_side)
         records = records_of(self.stats, [str(request.home_player_id), str(request.away_player_id)])
         return {"counted": counted, "players": [
             {"player_id": int(pid), "career_wins": r.career_wins, "career_total": r.career_total,

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from race_predictor.logic.nhl.features import PlayerFaceoffRecord
+from race_predictor.logic.nhl.features import PlayerFaceoffRecord, Side, rating_changes
 
 APPLIED_MEMORY = 64  # result ids remembered per player: far more than can be in flight at once
 MAX_ATTEMPTS = 6
@@ -70,14 +70,23 @@ def records_of(store: PlayerStatsStore, player_ids: Iterable[str]) -> dict[str, 
 
 
 def apply_result(store: PlayerStatsStore, *, result_id: str, home_id: str, away_id: str, home_won: bool,
-                 season: int) -> bool:
-    """Count one face-off for both players; return False when it had already been counted."""
+                 season: int, home_side: Side | None = None) -> bool:
+    """Count one face-off for both players; return False when it had already been counted.
+
+    Both rating changes come from the two records as read before the result (`rating_changes`),
+    the same as the loader's `record_faceoff`; each is then added to its player's latest item, so a
+    retry after a concurrent write neither loses nor doubles it.
+    """
+    before = records_of(store, [home_id, away_id])
+    changes = dict(zip((home_id, away_id), rating_changes(before[home_id], before[away_id], home_won=home_won,
+                                                         season=season, home_side=home_side), strict=True))
     counted = False
     for player_id, opponent_id, won in ((home_id, away_id, home_won), (away_id, home_id, not home_won)):
         for _ in range(MAX_ATTEMPTS):
             player = store.get_many([player_id]).get(player_id) or StoredPlayer(PlayerFaceoffRecord(player_id=player_id))
             if result_id in player.applied:
                 break
+            player.record.apply_rating(changes[player_id], season)
             player.record.record_result(won=won, opponent_id=opponent_id, season=season)
             player.applied = (player.applied + [result_id])[-APPLIED_MEMORY:]
             try:

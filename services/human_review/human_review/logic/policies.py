@@ -33,6 +33,19 @@ class PolicyError(ValueError):
     """No policy fits an event, or the policy configuration itself is invalid."""
 
 
+class OutcomeRule(BaseModel):
+    """Where the world answers a forecast: the event that carries the outcome, how it names the
+    prediction's subject, and which class each observed value means (ground truth, issue 19)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str
+    detail_type: str
+    subject_fields: tuple[str, ...] = Field(min_length=1)  # dotted paths in the outcome's `data`
+    label_field: str  # dotted path of the observed value; null (e.g. an expired battle) = no label
+    labels: dict[str, str] = Field(min_length=1)  # observed value as JSON text ("true") -> class
+
+
 class ReviewPolicy(BaseModel):
     """One review policy; the threshold is on the policy's own `scale`.
 
@@ -64,9 +77,23 @@ class ReviewPolicy(BaseModel):
     drift_window: int = Field(default=100, ge=2)
     drift_min_samples: int = Field(default=20, ge=1)
     drift_sample_rate: float = Field(default=0.2, ge=0, le=1)
+    # Forecasts (a policy with an `outcome`): the prediction's subject (dotted paths in its `data`,
+    # the same values, in order, as the outcome's `subject_fields`), and whether a person is asked
+    # before the world answers: by default not (None = no for a forecast, yes otherwise).
+    subject_fields: tuple[str, ...] = ()
+    outcome: OutcomeRule | None = None
+    start_loops: bool | None = None
+
+    @property
+    def starts_loops(self) -> bool:
+        return self.start_loops if self.start_loops is not None else self.outcome is None
 
     @model_validator(mode="after")
     def _consistent(self) -> ReviewPolicy:
+        if self.outcome is not None and len(self.subject_fields) != len(self.outcome.subject_fields):
+            raise ValueError("subject_fields: a forecast names its subject with as many fields as its outcome")
+        if self.outcome is not None and not set(self.outcome.labels.values()) <= set(self.classes):
+            raise ValueError("outcome.labels: every observed label must be one of the policy's classes")
         if self.threshold > self.scale:
             raise ValueError(f"threshold {self.threshold} is above the policy's scale {self.scale}")
         if self.probability_field and len(self.classes) != 2:
@@ -111,6 +138,12 @@ class PolicyBook(BaseModel):
         raise PolicyError(f"no review policy for source {source!r} and detail-type {detail_type!r}")
 
 
+    def for_outcome(self, source: str, detail_type: str) -> tuple[ReviewPolicy, ...]:
+        """The forecast policies that this event answers (empty: not an outcome event)."""
+        return tuple(p for p in self.policies
+                     if p.outcome is not None and (p.outcome.source, p.outcome.detail_type) == (source, detail_type))
+
+
 def load_policy_book(config: str | Iterable[Mapping[str, Any]], default_flow_definition_arn: str) -> PolicyBook:
     """Parse the policy configuration (JSON text or a list of dicts), filling the default flow ARN."""
     try:
@@ -124,7 +157,7 @@ def load_policy_book(config: str | Iterable[Mapping[str, Any]], default_flow_def
         raise PolicyError(f"invalid review policy configuration: {error}") from None
 
 
-def _lookup(data: Mapping[str, Any], path: str) -> Any:
+def lookup(data: Mapping[str, Any], path: str) -> Any:
     value: Any = data
     for part in path.split("."):
         if not isinstance(value, Mapping) or part not in value:
@@ -134,7 +167,7 @@ def _lookup(data: Mapping[str, Any], path: str) -> Any:
 
 
 def _number(data: Mapping[str, Any], path: str, upper: float) -> float:
-    value = _lookup(data, path)
+    value = lookup(data, path)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"data.{path}: expected a number, got {type(value).__name__}")
     if not 0 <= value <= upper:
@@ -163,11 +196,11 @@ def subject_from_event(source: str, detail_type: str, envelope: Envelope, policy
         )
     label: str | None = None
     if policy.label_field:
-        raw_label = _lookup(data, policy.label_field)
+        raw_label = lookup(data, policy.label_field)
         if raw_label is not None and not isinstance(raw_label, str):
             raise ValueError(f"data.{policy.label_field}: expected a string label")
         label = raw_label or None
-    elif policy.probability_field and _lookup(data, policy.probability_field) is not None:
+    elif policy.probability_field and lookup(data, policy.probability_field) is not None:
         probability = _number(data, policy.probability_field, 1)
         label = policy.classes[1] if probability >= 0.5 else policy.classes[0]
     labels: tuple[PredictedLabel, ...] = ()
@@ -176,7 +209,7 @@ def subject_from_event(source: str, detail_type: str, envelope: Envelope, policy
             raise ValueError(f"policy {policy.name}: a prediction event needs a score_field")
         score = _number(data, policy.score_field, policy.scale)
         labels = (PredictedLabel(label=label, score=score),)
-    model_id = _lookup(data, policy.model_field) if policy.model_field else None
+    model_id = lookup(data, policy.model_field) if policy.model_field else None
     return ReviewSubject(
         **common, model_id=str(model_id or f"{source}/{detail_type}"), task_type=policy.task_type,
         labels=labels, score_scale=policy.scale, prediction=dict(data),

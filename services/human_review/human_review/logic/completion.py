@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from human_review.manifests import ManifestContext, corrected_label, manifest_line, to_json_line
+from human_review.logic.manifests import ManifestContext, corrected_label, manifest_line, to_json_line
+from human_review.logic.policies import REVIEW_CANDIDATE, PolicyBook
+from human_review.logic.trigger import PublisherPort
 from human_review.models import (
     TERMINAL_STATUSES,
     A2IOutput,
@@ -22,8 +24,6 @@ from human_review.models import (
     LoopStatus,
     TaskType,
 )
-from human_review.policies import REVIEW_CANDIDATE, PolicyBook
-from human_review.trigger import PublisherPort
 from pitwall_shared.jsonlines import join_lines
 
 STATUS_CHANGE = "SageMaker A2I HumanLoop Status Change"
@@ -87,7 +87,8 @@ def handle_status_change(change: HumanLoopStatusChange, book: PolicyBook, ports:
         context = manifest_context(record, book)
         line = manifest_line(context, output)
         uri = part_uri(ports.bucket, record)
-        ports.storage.put_text(uri, join_lines([to_json_line(line)]))
+        if record.ground_truth_label is None:  # the world's answer, once known, is the line (issue 19)
+            ports.storage.put_text(uri, join_lines([to_json_line(line)]))
         fields |= {"output_s3_uri": change.output_s3_uri, "manifest_part_s3_uri": uri,
                    "corrected_label": corrected_label(line, context)}
     else:

@@ -16,10 +16,19 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from human_review.drift import DriftCrossing, DriftObservation, DriftState, observe
-from human_review.loop_names import human_loop_name
+from human_review.logic.drift import DriftCrossing, DriftObservation, DriftState, observe
+from human_review.logic.ground_truth import (
+    SubjectState,
+    ground_truth_line,
+    observed_label,
+    outcome_subject,
+    prediction_subject,
+)
+from human_review.logic.loop_names import human_loop_name
+from human_review.logic.manifests import ManifestContext, to_json_line
+from human_review.logic.policies import PolicyBook, ReviewPolicy, decide, minute_bucket, subject_from_event
 from human_review.models import MAX_INPUT_CONTENT_CHARS, Envelope, LoopRecord, LoopStatus, ReviewSubject
-from human_review.policies import PolicyBook, ReviewPolicy, decide, minute_bucket, subject_from_event
+from pitwall_shared.jsonlines import join_lines
 
 DRIFT_SAVE_ATTEMPTS = 5
 
@@ -38,10 +47,14 @@ class Outcome(StrEnum):
     NOT_REVIEWED = "not_reviewed"
     STARTED = "started"
     DUPLICATE = "duplicate"
-    SKIPPED_CEILING = "skipped_ceiling"
+    SKIPPED_CEILING = "skipped_ceiling"  # no longer produced: kept for records written before issue 19
+    DEFERRED = "deferred"  # over the per-minute ceiling: to be retried in the next minute
+    CLOSED_BY_GROUND_TRUTH = "closed_by_ground_truth"  # a forecast whose outcome was already known
+    OUTCOME_RECORDED = "outcome_recorded"
 
 
 class LoopsPort(Protocol):
+    def get(self, human_loop_name: str) -> LoopRecord | None: ...
     def create_pending(self, record: LoopRecord) -> LoopRecord | None: ...
     def update(self, human_loop_name: str, fields: dict[str, Any]) -> None: ...
 
@@ -50,6 +63,10 @@ class StatePort(Protocol):
     def load_drift(self, model_id: str) -> DriftState: ...
     def save_drift(self, model_id: str, state: DriftState, *, expected_version: int) -> bool: ...
     def try_acquire_loop_slot(self, policy_name: str, minute: str, ceiling: int) -> bool: ...
+    def add_prediction(self, pk: str, event_id: str) -> SubjectState: ...
+    def resolve_subject(self, pk: str, *, label: str | None, observed_at: str,
+                        outcome_event_id: str) -> SubjectState: ...
+    def get_subject(self, pk: str) -> SubjectState: ...
 
 
 class StoragePort(Protocol):
@@ -58,6 +75,7 @@ class StoragePort(Protocol):
 
 class HumanLoopsPort(Protocol):
     def start(self, *, name: str, flow_definition_arn: str, input_content: str, free_of_pii: bool) -> str: ...
+    def stop(self, name: str) -> None: ...
 
 
 class PublisherPort(Protocol):
@@ -178,10 +196,20 @@ def handle_prediction(event: EventBridgeEvent, book: PolicyBook, ports: TriggerP
         subject, policy, drifting_class=seen.drifting_class if seen else None,
         drift_crossed=bool(seen and seen.state.alerted_by == subject.event_id),
     )
-    if not decision.review or decision.reason is None:
+    name = human_loop_name(subject.event_id)
+    forecast_pk: str | None = None
+    if policy.outcome is not None:
+        forecast_pk = prediction_subject(policy, envelope.data)
+        # The object a ground-truth line points at, written before the prediction is recorded under
+        # its subject, so an outcome that sees the prediction can rely on it.
+        task_uri = _task_object(subject, name, ports)
+        known = ports.state.add_prediction(forecast_pk, subject.event_id)
+        if known.resolved:
+            _close_prediction(policy, subject.event_id, known, ports, task_uri=task_uri)
+            return Outcome.CLOSED_BY_GROUND_TRUTH
+    if not decision.review or decision.reason is None or not policy.starts_loops:
         return Outcome.NOT_REVIEWED
 
-    name = human_loop_name(subject.event_id)
     now = _now_text(ports)
     top = subject.top_label
     record = LoopRecord(
@@ -201,10 +229,16 @@ def handle_prediction(event: EventBridgeEvent, book: PolicyBook, ports: TriggerP
         record = existing  # an earlier attempt stopped half-way: finish it
 
     if not ports.state.try_acquire_loop_slot(policy.name, minute_bucket(ports.clock()), policy.max_loops_per_minute):
-        ports.loops.update(name, {"status": LoopStatus.SKIPPED.value, "failure_reason": "loops-per-minute ceiling",
-                                  "updated_at": _now_text(ports)})
-        return Outcome.SKIPPED_CEILING
+        # Over the ceiling the loop waits (issue 19 item 3): the record stays Pending and the caller
+        # puts the message back for the next minute; its redelivery finishes this same record.
+        ports.loops.update(name, {"failure_reason": "waiting: loops-per-minute ceiling", "updated_at": _now_text(ports)})
+        return Outcome.DEFERRED
 
+    if forecast_pk is not None and ports.state.get_subject(forecast_pk).resolved:
+        # The outcome arrived while this loop was being recorded: no person is asked.
+        ports.loops.update(name, {"status": LoopStatus.STOPPED.value, "failure_reason": "closed by ground truth",
+                                  "updated_at": _now_text(ports)})
+        return Outcome.CLOSED_BY_GROUND_TRUTH
     record = record.model_copy(update={"task_object_s3_uri": _task_object(subject, name, ports)})
     content = _serialised_input(input_content(subject, policy, record), name, ports)
     arn = ports.human_loops.start(name=name, flow_definition_arn=record.flow_definition_arn,
@@ -214,4 +248,64 @@ def handle_prediction(event: EventBridgeEvent, book: PolicyBook, ports: TriggerP
     ports.loops.update(name, {"status": record.status.value, "human_loop_arn": arn,
                               "task_object_s3_uri": record.task_object_s3_uri, "updated_at": record.updated_at})
     _publish_requested(record, ports, decision.normalised_score)
+    if forecast_pk is not None and ports.state.get_subject(forecast_pk).resolved:
+        # Both sides write then read the subject: if the outcome's pass missed this loop, this sees it.
+        _close_prediction(policy, subject.event_id, ports.state.get_subject(forecast_pk), ports)
     return Outcome.STARTED
+
+
+def seconds_to_next_minute(moment: datetime) -> int:
+    """How long a deferred candidate waits: to the next minute's ceiling, at least 1 s.
+
+    >>> seconds_to_next_minute(datetime(2026, 11, 22, 10, 0, 45, 500000))
+    15
+    """
+    return max(1, 60 - moment.second)
+
+
+def task_object_uri(bucket: str, name: str) -> str:
+    """Where a prediction's own JSON lives (the `source-ref` of its manifest lines)."""
+    return f"s3://{bucket}/tasks/{name}/prediction.json"
+
+
+def ground_truth_part_uri(bucket: str, dataset: str, name: str) -> str:
+    """The same part object a human answer of that prediction would be: one per prediction."""
+    return f"s3://{bucket}/manifests/parts/{dataset}/{name}.jsonl"
+
+
+def _close_prediction(policy: ReviewPolicy, event_id: str, known: SubjectState, ports: TriggerPorts, *,
+                      task_uri: str | None = None) -> None:
+    """Stop the prediction's loop if one runs, and write its ground-truth line when there is a label."""
+    name = human_loop_name(event_id)
+    record = ports.loops.get(name)
+    if record is not None and known.label is not None:
+        ports.loops.update(name, {"ground_truth_label": known.label})
+    if record is not None and record.status is LoopStatus.IN_PROGRESS:
+        ports.human_loops.stop(name)  # A2I then reports Stopped; the completion flow records it
+    if known.label is None or known.observed_at is None or known.outcome_event_id is None:
+        return  # resolved without a label (an expired battle): nothing to learn
+    context = ManifestContext(human_loop_name=name, dataset=policy.dataset, task_type=policy.task_type,
+                              source_ref=task_uri or task_object_uri(ports.bucket, name), classes=policy.classes,
+                              image=False)
+    line = ground_truth_line(context, known.label, known.observed_at, known.outcome_event_id)
+    ports.storage.put_text(ground_truth_part_uri(ports.bucket, policy.dataset, name), join_lines([to_json_line(line)]))
+
+
+def handle_outcome(event: EventBridgeEvent, book: PolicyBook, ports: TriggerPorts) -> tuple[Outcome, int]:
+    """An outcome event: record it under its subject (first one wins), close every prediction seen.
+
+    Returns the outcome and how many predictions it closed.
+    """
+    envelope = Envelope.model_validate(event.detail)
+    closed = 0
+    for policy in book.for_outcome(event.source, event.detail_type):
+        assert policy.outcome is not None  # noqa: S101 - for_outcome returns forecasts only
+        pk = outcome_subject(policy, envelope.data)
+        label = observed_label(policy.outcome, envelope.data)
+        observed_at = envelope.occurred_at.isoformat(timespec="microseconds").replace("+00:00", "Z")
+        known = ports.state.resolve_subject(pk, label=label, observed_at=observed_at,
+                                            outcome_event_id=envelope.event_id)
+        for event_id in sorted(known.predictions):
+            _close_prediction(policy, event_id, known, ports)
+            closed += 1
+    return Outcome.OUTCOME_RECORDED, closed

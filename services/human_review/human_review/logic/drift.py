@@ -12,7 +12,7 @@ from collections import Counter
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from human_review.policies import ReviewPolicy
+from human_review.logic.policies import ReviewPolicy
 
 
 class DriftState(BaseModel):
@@ -53,7 +53,7 @@ def observe(state: DriftState, *, model_id: str, event_id: str, predicted_class:
             policy: ReviewPolicy) -> DriftObservation:
     """Add one prediction to the window and report a crossing if this prediction caused one.
 
-    >>> from human_review.policies import ReviewPolicy
+    >>> from human_review.logic.policies import ReviewPolicy
     >>> policy = ReviewPolicy(name="p", source="s", detail_type="D", dataset="d", threshold=0.5,
     ...                       drift_window=4, drift_min_samples=4, drift_max_share=0.5)
     >>> state = DriftState()

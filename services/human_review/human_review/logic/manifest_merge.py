@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from human_review.manifests import ManifestError, to_json_line
+from human_review.logic.manifests import ManifestError, to_json_line
 from pitwall_shared.inputs import BadInput, read_json
 from pitwall_shared.jsonlines import join_lines, split_lines
 
