@@ -25,10 +25,16 @@ class VersionConflict(Exception):
 
 @dataclass(frozen=True)
 class Stored:
-    """An item body (already decoded) and the version it was read at (0 = absent)."""
+    """An item body (already decoded), the version it was read at (0 = absent) and its TTL."""
 
     body: dict[str, Any] | None
     version: int
+    expires_at: int | None = None
+
+
+def has_outbox(body: dict[str, Any] | None) -> bool:
+    """Whether an item body holds outbox entries (such an item is listed by `StateStore.pending`)."""
+    return bool(body and body.get("outbox"))
 
 
 class StateStore(Protocol):
@@ -37,6 +43,11 @@ class StateStore(Protocol):
     def save(self, key: str, body: dict[str, Any], expected_version: int, expires_at: int | None) -> int:
         """Write `body` if the item is still at `expected_version`; return the new version or raise
         VersionConflict."""
+        ...
+
+    def pending(self, limit: int) -> list[str]:
+        """Keys of (up to `limit`) items whose outbox holds entries: what the outbox sweeper visits.
+        No scan: the store indexes exactly the items with a non-empty outbox."""
         ...
 
 
@@ -64,6 +75,7 @@ class InMemoryStateStore:
 
     def __init__(self) -> None:
         self.items: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.ttls: dict[str, int | None] = {}
         self.writes = 0
         self._lock = threading.Lock()
 
@@ -72,7 +84,7 @@ class InMemoryStateStore:
             if key not in self.items:
                 return Stored(None, 0)
             version, body = self.items[key]
-            return Stored(copy.deepcopy(body), version)
+            return Stored(copy.deepcopy(body), version, self.ttls.get(key))
 
     def save(self, key: str, body: dict[str, Any], expected_version: int, expires_at: int | None) -> int:
         with self._lock:
@@ -80,8 +92,13 @@ class InMemoryStateStore:
             if current != expected_version:
                 raise VersionConflict(key)
             self.items[key] = (expected_version + 1, copy.deepcopy(body))
+            self.ttls[key] = expires_at
             self.writes += 1
             return expected_version + 1
+
+    def pending(self, limit: int) -> list[str]:
+        with self._lock:
+            return [key for key, (_, body) in sorted(self.items.items()) if has_outbox(body)][:limit]
 
 
 class InMemoryLedger:
