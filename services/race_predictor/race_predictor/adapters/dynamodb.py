@@ -126,6 +126,20 @@ class DynamoPublishLedger(DynamoTableAdapter):
             item["expires_at"] = {"N": str(expires_at)}
         self.dynamodb.put_item(TableName=self.table_name, Item=item)
 
+    def release(self, key: str, entries: Sequence[tuple[str, float]]) -> None:
+        """Delete each claim still ours (status claimed, our claimed_at): one conditional delete each."""
+        for entry, claimed_at in entries:
+            try:
+                self.dynamodb.delete_item(
+                    TableName=self.table_name, Key=self._key(key, entry),
+                    ConditionExpression="#status = :claimed AND claimed_at = :mine",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={":claimed": {"S": "claimed"}, ":mine": {"N": f"{claimed_at:.3f}"}},
+                )
+            except Exception as error:
+                if not conditional_check_failed(error):
+                    raise
+
     def statuses(self, key: str, entries: Sequence[str]) -> dict[str, tuple[str, float]]:
         """One strongly consistent BatchGetItem per 100 entries (DynamoDB's per-call limit,
         https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html)."""

@@ -56,6 +56,11 @@ class PublishLedger(Protocol):
 
     def mark_published(self, key: str, entry: str, expires_at: int | None) -> None: ...
 
+    def release(self, key: str, entries: Sequence[tuple[str, float]]) -> None:
+        """Give up the claims (entry, claimed_at) this caller took, when EventBridge refused the
+        events: the next taker need not wait STALE_CLAIM_S. A claim taken since by another is kept."""
+        ...
+
     def statuses(self, key: str, entries: Sequence[str]) -> dict[str, tuple[str, float]]:
         """entry -> (status, claimed_at) of the entries the ledger holds (absent ones left out)."""
         ...
@@ -124,6 +129,12 @@ class InMemoryLedger:
     def mark_published(self, key: str, entry: str, expires_at: int | None) -> None:
         with self._lock:
             self.entries[(key, entry)] = ("published", 0.0)
+
+    def release(self, key: str, entries: Sequence[tuple[str, float]]) -> None:
+        with self._lock:
+            for entry, claimed_at in entries:
+                if self.entries.get((key, entry)) == ("claimed", claimed_at):
+                    del self.entries[(key, entry)]
 
     def statuses(self, key: str, entries: Sequence[str]) -> dict[str, tuple[str, float]]:
         with self._lock:
