@@ -187,3 +187,30 @@ def test_nhl_faceoff_predictions_stranded_by_a_60_s_putevents_outage_are_publish
     assert [g[1:] for g in got] == expected, "every face-off set-up published exactly once"
     assert all(n == 1 for n in Counter(e["detail"]["event_id"] for e in after).values())
     assert store.pending(100) == []
+
+
+def test_the_sweeper_leaves_fresh_entries_to_their_creator_and_drops_published_ones_unsent():
+    from race_predictor.logic.common.sweeper import OutboxSweeper
+    from race_predictor.logic.common.updates import OutboxEntry, OutboxPublisher
+    from race_predictor.logic.ports import InMemoryLedger, InMemoryStateStore
+
+    class Recording:
+        def __init__(self):
+            self.sent = []
+
+        def publish_many(self, events):
+            self.sent += [event.event_id for event in events]
+            return [{"event_id": event.event_id} for event in events]
+
+    clock, store, ledger, bus = Clock(), InMemoryStateStore(), InMemoryLedger(), Recording()
+    fresh = OutboxEntry("B@2", "PitBattlePredicted", "id-fresh", {}, T0 - 5).to_json()
+    done = OutboxEntry("B@1", "PitBattlePredicted", "id-done", {}, T0 - 100).to_json()
+    store.save("F1#r", {"outbox": [done, fresh]}, 0, None)
+    ledger.mark_published_many("F1#r", [("B@1", None)], None)  # its creator published it
+    sweeper = OutboxSweeper(store, OutboxPublisher(ledger, bus, now=clock), now=clock)
+    report = sweeper.sweep()
+    assert bus.sent == [] and report.waiting == 1 and report.cleared == 1
+    assert [raw["entry"] for raw in store.load("F1#r").body["outbox"]] == ["B@2"]
+    clock.now = T0 + 26  # 31 s after it was made: its creator's time is up
+    assert len(sweeper.sweep().published) == 1 and bus.sent == ["id-fresh"]
+    assert store.pending(10) == [] and sweeper.sweep().visited == 0 and bus.sent == ["id-fresh"]
