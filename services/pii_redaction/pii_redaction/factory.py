@@ -57,7 +57,7 @@ def gateway(context: Any) -> ComprehendGateway:
     remaining_s = context.get_remaining_time_in_millis() / 1000 if context else 900.0
     deadline = time.monotonic() + remaining_s - s.pii_time_reserve_ms / 1000
     return ComprehendGateway(comprehend_client(s.pii_read_timeout_s), max_concurrency=s.pii_max_concurrency,
-                             max_rps=s.pii_max_rps, max_attempts=s.pii_max_attempts, deadline=deadline)
+                             max_rps=s.requests_per_second, max_attempts=s.pii_max_attempts, deadline=deadline)
 
 
 def reset() -> None:
