@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from pii_redaction.logic.fields import FieldPath, parse_field_paths
@@ -71,12 +71,43 @@ class RedactionSettings(ServiceSettings):
     pii_detect_pack_chars: int = Field(default=5_000, ge=1, le=100_000)
     # Stop starting calls when less than this is left of the invocation.
     pii_time_reserve_ms: int = Field(default=3_000, ge=0)
+    # Entities scoring in [lower, upper) are masked all the same and also sent to human review: a
+    # task object in PII_REVIEW_BUCKET (pii-review/) and a PiiReviewCandidate event. Empty: off.
+    pii_review_band: Annotated[tuple[float, float] | None, NoDecode] = None
+    pii_review_bucket: str | None = None
     event_bus_name: str | None = None
 
     @field_validator("pii_fields", mode="before")
     @classmethod
     def _fields(cls, value: object) -> tuple[FieldPath, ...]:
         return parse_field_paths(",".join(_split(value)))
+
+    @field_validator("pii_review_band", mode="before")
+    @classmethod
+    def _band(cls, value: object) -> tuple[float, float] | None:
+        parts = _split(value) if value is not None else []
+        if not parts:
+            return None
+        try:
+            lower, upper = (float(part) for part in parts)
+        except ValueError:
+            raise ValueError("give two scores, lower,upper (for example 0.5,0.9), or leave it empty") from None
+        if not 0 <= lower < upper <= 1:
+            raise ValueError("need 0 <= lower < upper <= 1")
+        return lower, upper
+
+    @model_validator(mode="after")
+    def _review_needs(self) -> RedactionSettings:
+        if self.pii_review_band is None:
+            return self
+        if not self.pii_review_bucket:
+            raise ValueError("PII_REVIEW_BAND is set: PII_REVIEW_BUCKET must name the raw-PII bucket")
+        if not self.event_bus_name:
+            raise ValueError("PII_REVIEW_BAND is set: EVENT_BUS_NAME must name the bus")
+        if self.pii_review_band[0] < self.pii_min_score:
+            # Every reviewed entity must also be masked (fail closed): none below the threshold.
+            raise ValueError("PII_REVIEW_BAND's lower score is below PII_MIN_SCORE")
+        return self
 
     @field_validator("pii_entity_types", mode="before")
     @classmethod
