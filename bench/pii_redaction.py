@@ -216,7 +216,7 @@ def concurrent_invocations(app, url: str, args) -> None:
             return outcome, time.perf_counter() - started
 
         with ThreadPoolExecutor(max_workers=count) as pool:
-            outcomes, walls = zip(*pool.map(invoke, zip(batches, gateways)), strict=True)
+            outcomes, walls = zip(*pool.map(invoke, zip(batches, gateways, strict=True)), strict=True)
         wall = time.perf_counter() - started
         total = sum(requests(o) for o in outcomes)
         answered = sum(o.usage[api].requests for o in outcomes for api in o.usage)

@@ -30,7 +30,11 @@ def test_processor_may_call_only_the_two_comprehend_actions(resources):
                (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
     comprehend = sorted(a for a in actions if a.startswith("comprehend:"))
     assert comprehend == ["comprehend:ContainsPiiEntities", "comprehend:DetectPiiEntities"]
-    assert set(actions) - set(comprehend) == {"events:PutEvents"}
+    assert set(actions) - set(comprehend) == {"events:PutEvents", "s3:PutObject"}
+    # s3:PutObject only for review task objects, only under pii-review/ of the raw-PII bucket.
+    [put] = [s for s in _statements(resources, role) if "s3:PutObject" in json.dumps(s["Action"])]
+    assert put["Action"] in ("s3:PutObject", ["s3:PutObject"])
+    assert put["Resource"] == {"Fn::Sub": "${PiiRawBucket.Arn}/pii-review/*"}
     managed = resources[role]["Properties"]["ManagedPolicyArns"]
     assert sorted(arn.rsplit("/", 1)[-1] for arn in managed) == ["AWSLambdaBasicExecutionRole",
                                                                   "AWSXrayWriteOnlyAccess"]
@@ -104,3 +108,10 @@ def test_the_function_paces_itself_to_its_share():
     s = load_settings(RedactionSettings, {"PII_FIELDS": "a", "PII_COMPREHEND_TPS": "50", "PII_RESERVED_CONCURRENCY": "4",
                                           "PII_MAX_RPS": "7"})
     assert s.requests_per_second == 7
+
+
+def test_review_candidates_go_to_the_raw_pii_bucket_and_are_off_by_default(cfn):
+    variables = cfn["Resources"]["PiiRedactionFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["PII_REVIEW_BUCKET"] == {"Ref": "PiiRawBucket"}
+    assert variables["PII_REVIEW_BAND"] == {"Ref": "PiiReviewBand"}
+    assert cfn["Parameters"]["PiiReviewBand"]["Default"] == ""

@@ -12,7 +12,16 @@ from collections.abc import Sequence
 
 from pii_redaction.logic.batch import ApiUsage, BatchOutcome, ScreeningOptions
 from pii_redaction.logic.ports import PiiService, ReviewSink
-from pii_redaction.logic.stages import contains, decode, detect, encode, mask, review, segment_and_pack, select
+from pii_redaction.logic.stages import (
+    contains,
+    decode,
+    detect,
+    encode,
+    mask,
+    review,
+    segment_and_pack,
+    select,
+)
 from pii_redaction.models import InputRecord
 
 
