@@ -19,7 +19,17 @@ from pii_redaction.logic.decoding import RecordError, b64encode, decode_record, 
 from pii_redaction.logic.fields import Slot
 from pii_redaction.logic.fields import select as select_slots
 from pii_redaction.logic.masking import mask_whole, redact
-from pii_redaction.logic.planning import Pack, Piece, Span, looks_sensitive, merge, pack, segment, unpack
+from pii_redaction.logic.planning import (
+    Pack,
+    Piece,
+    Span,
+    crossing,
+    looks_sensitive,
+    merge,
+    pack,
+    segment,
+    unpack,
+)
 from pii_redaction.logic.ports import Api, Call, CallResult, PiiService, ReviewSink
 from pii_redaction.logic.review import ReviewCandidate, in_band
 from pii_redaction.models import InputRecord, RecordOutcome
@@ -103,8 +113,20 @@ def detect(flagged: Sequence[Piece], service: PiiService, options: ScreeningOpti
     """5. DetectPiiEntities on the flagged pieces, packed again; the wanted spans by value, in each
     value's own offsets."""
     packs = pack(flagged, options.detect_pack_chars, options.max_request_bytes)
-    results = _run(service, "DetectPiiEntities", packs, options, usage)
     spans: dict[int, list[Span]] = {}
+    again = _detect_packs(packs, service, options, usage, uninspected, spans)
+    # A span that crossed a boundary: its pieces are screened again, each alone (one request each),
+    # and keep what the packed answer masked too (clipped to each piece): never less than alone.
+    _detect_packs([Pack(piece.text, ((piece, 0),)) for piece in again], service, options, usage, uninspected, spans)
+    return spans
+
+
+def _detect_packs(packs: Sequence[Pack], service: PiiService, options: ScreeningOptions,
+                  usage: dict[str, ApiUsage], uninspected: set[int], spans: dict[int, list[Span]]) -> list[Piece]:
+    """DetectPiiEntities on `packs`; wanted spans added to `spans`; returns the pieces of packed
+    requests that an entity crossed (any entity, wanted or not: it may have displaced one)."""
+    results = _run(service, "DetectPiiEntities", packs, options, usage)
+    again: list[Piece] = []
     for pack_, result in zip(packs, results, strict=True):
         if not result.ok:
             uninspected.update(piece.value_id for piece, _ in pack_.pieces)
@@ -112,7 +134,9 @@ def detect(flagged: Sequence[Piece], service: PiiService, options: ScreeningOpti
         wanted = [s for s in result.spans or () if options.wants(s.type) and s.score >= options.min_score]
         for piece, span in unpack(pack_, wanted):
             spans.setdefault(piece.value_id, []).append(span)
-    return spans
+        if len(pack_.pieces) > 1:
+            again.extend(pack_.pieces[index][0] for index in sorted(crossing(pack_, result.spans or ())))
+    return again
 
 
 def review(values: Sequence[Value], spans: dict[int, list[Span]], uninspected: set[int],
