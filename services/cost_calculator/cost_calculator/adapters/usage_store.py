@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cost_calculator.logic.usage import Increment, UsageUpdate
-from cost_calculator.models import RightsizingState
+from cost_calculator.logic.usage import Increment, RightsizingState, UsageUpdate
 from pitwall_shared.aws import client, conditional_write
 
 MINUTE_FORMAT = "%Y-%m-%dT%H:%M"
