@@ -25,6 +25,8 @@ REGION = "us-east-1"
 FLOW = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/pitwall-review"
 BUS = "pitwall-test"
 BUCKET = "pitwall-review-test"
+CANDIDATE_SOURCES = ("acme.vision", "pitwall.pii_redaction")
+TASK_OBJECT_BUCKETS = ("frames", "pitwall-frames")
 
 
 @dataclass
@@ -149,6 +151,8 @@ def review_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReviewEnv]:
         "AWS_REGION": REGION, "LOOPS_TABLE_NAME": "loops", "STATE_TABLE_NAME": "review-state",
         "REVIEW_BUCKET_NAME": BUCKET, "EVENT_BUS_NAME": BUS, "DEFAULT_FLOW_DEFINITION_ARN": FLOW,
         "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Pitwall",
+        # What the stack lists (issue 16 item 6): the sample producer and its frames bucket.
+        "REVIEW_CANDIDATE_SOURCES": ",".join(CANDIDATE_SOURCES), "TASK_OBJECT_BUCKETS": ",".join(TASK_OBJECT_BUCKETS),
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -163,7 +167,7 @@ def review_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReviewEnv]:
         status = _capture_queue(sqs, events, "status", "default",
                                 {"source": ["aws.sagemaker"], "detail-type": ["SageMaker A2I HumanLoop Status Change"]})
         emulator = make_app(s3=boto3.client("s3", region_name=REGION), events=events,
-                            output_s3_path=f"s3://{BUCKET}/a2i-output")
+                            output_s3_path=f"s3://{BUCKET}/a2i-output", task_object_buckets=TASK_OBJECT_BUCKETS)
         server = make_server("127.0.0.1", 0, emulator, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

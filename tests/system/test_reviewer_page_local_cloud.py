@@ -16,7 +16,7 @@ import pytest
 
 from local.cloud import LocalCloud
 from local.demos.human_review import run_demo
-from local.provision import LOCAL_WORK_TEAM_ARN
+from local.provision import LOCAL_TASK_OBJECT_BUCKET, LOCAL_WORK_TEAM_ARN
 from tests.polling import wait_for
 from tests.system import test_reviewer_page as page_test
 
@@ -50,7 +50,8 @@ def test_the_stack_created_its_flow_definition_through_the_custom_resource(cloud
 
 def test_a_person_answers_on_the_page_and_the_line_reaches_s3(cloud, browser):
     s3 = cloud.client("s3")
-    bucket = cloud.physical_id("ReviewManifestsBucket")
+    bucket = LOCAL_TASK_OBJECT_BUCKET  # the one the local stack lists (ReviewTaskObjectBuckets)
+    s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="frames/pit-stop.png", Body=page_test.png(page_test.WIDTH, page_test.HEIGHT),
                   ContentType="image/png")
     event_id = f"system-frame-{time.time_ns()}"

@@ -15,6 +15,7 @@ from human_review.adapters.queue import DeferQueue
 from human_review.adapters.state_table import StateTable
 from human_review.adapters.storage import Storage
 from human_review.logic.completion import CompletionPorts
+from human_review.logic.origins import CandidateOrigins
 from human_review.logic.policies import PolicyBook, load_policy_book
 from human_review.logic.trigger import TriggerPorts
 from human_review.settings import Settings
@@ -31,6 +32,7 @@ class Service:
     completion: CompletionPorts
     defer: DeferQueue | None = None  # None: a deferred message fails and SQS redelivers it
     max_defer_delay_s: int = 60
+    origins: CandidateOrigins = CandidateOrigins()  # nothing listed: every ReviewCandidate refused
 
 
 @functools.cache
@@ -48,4 +50,5 @@ def service() -> Service:
                                    bucket=settings.review_bucket_name),
         defer=DeferQueue(settings.trigger_queue_url) if settings.trigger_queue_url else None,
         max_defer_delay_s=settings.max_defer_delay_s,
+        origins=CandidateOrigins.of(settings.review_candidate_sources, settings.task_object_buckets),
     )
