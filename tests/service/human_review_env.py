@@ -25,7 +25,7 @@ REGION = "us-east-1"
 FLOW = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/pitwall-review"
 BUS = "pitwall-test"
 BUCKET = "pitwall-review-test"
-CANDIDATE_SOURCES = ("acme.vision", "pitwall.pii_redaction")
+CANDIDATE_SOURCES = ("acme", "acme.vision", "pitwall.pii_redaction")
 TASK_OBJECT_BUCKETS = ("frames", "pitwall-frames")
 
 
