@@ -14,7 +14,14 @@ from human_review import handlers
 from human_review.logic.loop_names import human_loop_name
 from human_review.logic.origins import CandidateOrigins
 from tests.service import human_review_env
-from tests.service.human_review_env import FLOW, REGION, TASK_OBJECT_BUCKETS, LambdaContext, bridge_event, sqs_event
+from tests.service.human_review_env import (
+    FLOW,
+    REGION,
+    TASK_OBJECT_BUCKETS,
+    LambdaContext,
+    bridge_event,
+    sqs_event,
+)
 
 review_env = human_review_env.review_env
 
