@@ -21,14 +21,14 @@ def resources():
 
 def test_candidate_rule_matches_only_the_listed_sources(resources):
     pattern = resources["ReviewCandidateRule"]["Properties"]["EventPattern"]
-    assert pattern["source"] == {"Ref": "ReviewCandidateSources"}
+    assert pattern["source"] == {"Fn::Split": [",", {"Ref": "ReviewCandidateSources"}]}
     assert pattern["detail-type"] == ["ReviewCandidate"]
 
 
 def test_trigger_is_told_the_listed_sources_and_buckets(resources):
     env = resources["ReviewTriggerFunction"]["Properties"]["Environment"]["Variables"]
-    assert env["REVIEW_CANDIDATE_SOURCES"] == {"Fn::Join": [",", {"Ref": "ReviewCandidateSources"}]}
-    assert env["TASK_OBJECT_BUCKETS"] == {"Fn::Join": [",", {"Ref": "ReviewTaskObjectBuckets"}]}
+    assert env["REVIEW_CANDIDATE_SOURCES"] == {"Ref": "ReviewCandidateSources"}
+    assert env["TASK_OBJECT_BUCKETS"] == {"Ref": "ReviewTaskObjectBuckets"}
 
 
 def test_a2i_may_read_task_objects_only_in_its_tasks_prefix_and_the_listed_buckets(resources):
