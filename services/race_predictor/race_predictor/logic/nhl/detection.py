@@ -34,6 +34,9 @@ STALE_MS = 1500
 # Velocity from successive positions is smoothed: tracking noise of a few inches over 80 ms would
 # otherwise read as several feet per second.
 VELOCITY_SMOOTHING = 0.35
+# Speed is measured over at least this long: broadcast-derived tracking jitters by a foot or more
+# from one frame to the next, which over 100 ms reads as 10+ ft/s for a player standing still.
+VELOCITY_BASELINE_MS = 0
 MAX_DERIVE_GAP_MS = 1000
 # Set-ups predicted per stoppage at most: a real one has one to three (waive-outs); a pair flapping
 # between two candidates standing at the dot must not flood the bus.
@@ -51,6 +54,10 @@ class Skater(BaseModel):
     y_ft: float
     vx_fps: float = 0.0
     vy_fps: float = 0.0
+    # Where the velocity's baseline began (see VELOCITY_BASELINE_MS); None: at the last sample.
+    ref_ts_ms: int | None = None
+    ref_x_ft: float = 0.0
+    ref_y_ft: float = 0.0
 
     @property
     def speed_fps(self) -> float:
@@ -224,16 +231,25 @@ def apply_position(state: GameState, record: PositionRecord) -> None:
     previous = state.skaters.get(key)
     if previous is not None and record.ts_ms <= previous.ts_ms:
         return  # a re-delivered or out-of-date sample
+    ref: tuple[int, float, float] = (record.ts_ms, record.x_ft, record.y_ft)
     if record.vx_fps is not None and record.vy_fps is not None:
         vx, vy = record.vx_fps, record.vy_fps
     elif previous is not None and record.ts_ms - previous.ts_ms <= MAX_DERIVE_GAP_MS:
-        dt = (record.ts_ms - previous.ts_ms) / 1000.0
-        raw_vx, raw_vy = (record.x_ft - previous.x_ft) / dt, (record.y_ft - previous.y_ft) / dt
-        vx = VELOCITY_SMOOTHING * raw_vx + (1 - VELOCITY_SMOOTHING) * previous.vx_fps
-        vy = VELOCITY_SMOOTHING * raw_vy + (1 - VELOCITY_SMOOTHING) * previous.vy_fps
+        if previous.ref_ts_ms is None:
+            base = (previous.ts_ms, previous.x_ft, previous.y_ft)
+        else:
+            base = (previous.ref_ts_ms, previous.ref_x_ft, previous.ref_y_ft)
+        if record.ts_ms - base[0] >= VELOCITY_BASELINE_MS:
+            dt = (record.ts_ms - base[0]) / 1000.0
+            raw_vx, raw_vy = (record.x_ft - base[1]) / dt, (record.y_ft - base[2]) / dt
+            vx = VELOCITY_SMOOTHING * raw_vx + (1 - VELOCITY_SMOOTHING) * previous.vx_fps
+            vy = VELOCITY_SMOOTHING * raw_vy + (1 - VELOCITY_SMOOTHING) * previous.vy_fps
+        else:  # inside the baseline: keep the last estimate, measure from the same start
+            vx, vy, ref = previous.vx_fps, previous.vy_fps, base
     else:
         vx = vy = 0.0
-    state.skaters[key] = Skater(ts_ms=record.ts_ms, x_ft=record.x_ft, y_ft=record.y_ft, vx_fps=vx, vy_fps=vy)
+    state.skaters[key] = Skater(ts_ms=record.ts_ms, x_ft=record.x_ft, y_ft=record.y_ft, vx_fps=vx, vy_fps=vy,
+                                ref_ts_ms=ref[0], ref_x_ft=ref[1], ref_y_ft=ref[2])
     if state.phase in ("stoppage", "forming", "set"):
         state.count("positions_in_stoppage")
 
