@@ -42,7 +42,7 @@ import pandas as pd
 
 from ml.nhl import _paths  # noqa: F401
 from race_predictor.logic.nhl import detection
-from race_predictor.logic.nhl.detection import DOTS, GameState, Rostered, nearest_takers
+from race_predictor.logic.nhl.detection import DOTS, GameState, Rostered, SetRule, nearest_takers
 from race_predictor.models.nhl import PositionRecord
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +50,8 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "nhl" / "bdc2022"
 PXP_TEAM = {"United States": "USA", "Olympic Athletes from Russia": "ROC"}
 STEP_FRAMES = 3  # 30 fps -> 10 Hz
 WINDOW_SLACK_S = 3.0
-VISIBLE_DISTANCE_FT, VISIBLE_HOLD_S = 10.0, 1.0
+# inside the face-off circle (radius 15 ft, shared/data/README.md geometry facts) for a second
+VISIBLE_DISTANCE_FT, VISIBLE_HOLD_S = 15.0, 1.0
 SET_LEAD_S = 3.0  # a set-up may form this long before the gathering test sees one
 
 
@@ -111,7 +112,7 @@ def _nearest_at(state: GameState, now_ms: int, dot: str) -> tuple[float, float, 
 
 def scan_clip(tracking: pd.DataFrame, home: str, dots_of_interest: set[str]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Feed the tracking through detection at 10 Hz; one row per sample (see the module docstring)."""
-    state = GameState(game_id="bdc", phase="stoppage")
+    state = GameState(game_id="bdc", phase="stoppage", tracking="broadcast")
     state.roster = {str(t): Rostered(side="home" if team == home else "away", position="C", shoots="L")
                     for t, team in tracking.groupby("track_id")["team_name"].first().items()}
     rows: list[tuple[float, str, int, int, float, float, float, float]] = []
@@ -179,8 +180,22 @@ def assign_gatherings(clip: Clip) -> None:
             taken_after = faceoff.gathering[0]
 
 
-def load(data: Path = DEFAULT_DATA) -> dict[str, list[Clip]]:
-    """Every clip with play-by-play face-offs in its window, by game (folder name)."""
+def load(data: Path = DEFAULT_DATA, handling: SetRule | None = None) -> dict[str, list[Clip]]:
+    """Every clip with play-by-play face-offs in its window, by game (folder name).
+
+    `handling`: the broadcast rule's position handling (velocity baseline, staleness) to scan with,
+    instead of the shipped one (the fit tries several); its cut-offs play no part here.
+    """
+    saved = detection.SET_RULES["broadcast"]
+    if handling is not None:
+        detection.SET_RULES["broadcast"] = handling
+    try:
+        return _load(data)
+    finally:
+        detection.SET_RULES["broadcast"] = saved
+
+
+def _load(data: Path) -> dict[str, list[Clip]]:
     pxp = pd.read_csv(data / "pxp_womens_oly_2022.csv")
     pxp["team"] = pxp["team_name"].str.replace("Olympic (Women) - ", "", regex=False).replace(PXP_TEAM)
     pxp["opp"] = pxp["opp_team_name"].str.replace("Olympic (Women) - ", "", regex=False).replace(PXP_TEAM)

@@ -1,27 +1,54 @@
-"""Fits the face-off "set" cut-offs (distance to the dot, speed) with a depth-2 decision tree.
+"""Fits the face-off "set" rule of broadcast-derived tracking on real face-offs (and reviewers' answers).
 
-Labelled examples: every tracking sample during simulated stoppages, described as detection sees it
-(the nearest home and away skaters to the best dot: the larger of their distances and of their
-smoothed speeds) and labelled by the simulator's truth (both takers on their spot for 0.4 s). The
-printed thresholds are copied into `race_predictor/nhl/detection.py` as plain constants.
+The rule keeps its shape (`detection.is_set`: both nearest skaters within D ft of the dot and
+slower than V ft/s) with the position handling it runs on (`SetRule.velocity_baseline_ms`,
+`stale_ms`). Examples are the Big Data Cup 2022 power plays (`ml.nhl.bdc2022`: the play-by-play's
+face-offs, which of them the tracking shows, what the rule would set at each drop). A rule scores
+`dot right` (visible face-offs whose set-up current at the drop is at the right dot) and `set-ups
+outside` (set-ups started away from every visible face-off's gathering). The fit takes, over a grid
+of handling x D x V, the rules within one face-off of the most dots right and of those the one with
+fewest set-ups outside (then the tighter). Reviewers' answers (`--manifests`: the merged augmented
+manifest lines of `human_review`'s `faceoff-setup` policy) count too: each carries the features the
+event had at detection, and adds a dot right when the reviewer confirmed dot and takers and the rule
+sets on those features, a set-up outside when the reviewer rejected it and the rule sets.
 
-    .venv/bin/python -m ml.nhl.fit_setup_rule --games 12
+Scores are leave-one-game-out: each game is scored by the rule fitted on the other games only. The
+printed constants (fitted on every game) are copied into `SET_RULES["broadcast"]` in
+`race_predictor/logic/nhl/detection.py`.
+
+    .venv/bin/python -m ml.nhl.fit_setup_rule --data ../shared/data/nhl/bdc2022 [--manifests merged.jsonl]
+    .venv/bin/python -m ml.nhl.fit_setup_rule --simulated 12   # the league rule, on simulated stoppages
+
+The league feed's rule (`SET_RULES["league"]`) stays fitted on simulated stoppages
+(`labelled_examples`, the simulator's truth, depth-2 tree): a broadcast-loose rule sets on skaters
+still approaching the dot there (tests/unit/race_predictor_nhl/test_setup_rule_fit.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sklearn.tree import DecisionTreeClassifier, export_text
 
-from ml.nhl import _paths  # noqa: F401
+from ml.nhl import _paths, bdc2022  # noqa: F401  (_paths: race_predictor on sys.path)
 from ml.nhl.simulator import simulate_game
-from race_predictor.logic.nhl.detection import GameState, StepOutput, apply_record, nearest_takers
+from race_predictor.logic.nhl.detection import GameState, SetRule, StepOutput, apply_record, nearest_takers
 from race_predictor.models.nhl import PositionRecord, parse_record
+
+DISTANCES_FT = tuple(round(3.0 + 0.5 * i, 1) for i in range(15))  # 3.0 .. 10.0
+SPEEDS_FPS = (4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 15.0, 20.0, 30.0)
+BASELINES_MS = (0, 500, 1000)
+STALES_MS = (1500, 3000)
+MANIFEST_POLICY = "faceoff-setup"
 
 
 def labelled_examples(games: int, seed: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Simulated stoppages: (max distance, max speed) per sample, labelled by the simulator's truth."""
     rows: list[tuple[float, float]] = []
     labels: list[int] = []
     for index in range(games):
@@ -40,18 +67,114 @@ def labelled_examples(games: int, seed: int = 100) -> tuple[np.ndarray, np.ndarr
     return np.asarray(rows), np.asarray(labels)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--games", type=int, default=12)
-    args = parser.parse_args()
-    features, labels = labelled_examples(args.games)
+@dataclass(frozen=True)
+class ManifestExample:
+    max_distance_ft: float
+    max_speed_fps: float
+    set_right: bool
+
+
+def manifest_examples(paths: list[Path]) -> list[ManifestExample]:
+    """Reviewers' answers to the face-off setup task: one example per answered line.
+
+    A line is the human_review augmented-manifest line of the `faceoff-setup` policy; its `source`
+    object is the FaceoffPredicted event (with `detection.max_distance_ft` / `max_speed_fps`) and
+    its label attribute holds `dot_right` and `takers_right`. Lines of other policies are skipped;
+    a line that does not parse fails with its file and line number.
+    """
+    found: list[ManifestExample] = []
+    for path in paths:
+        for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if item.get("policy") != MANIFEST_POLICY:
+                    continue
+                label = item[item["label-attribute-name"]] if "label-attribute-name" in item else item["label"]
+                features = item["source"]["detection"]
+                found.append(ManifestExample(float(features["max_distance_ft"]), float(features["max_speed_fps"]),
+                                             bool(label["dot_right"]) and bool(label["takers_right"])))
+            except (ValueError, KeyError, TypeError) as error:
+                raise SystemExit(f"{path}:{number}: not a face-off setup manifest line ({type(error).__name__}: {error})") from None
+    return found
+
+
+@dataclass(frozen=True)
+class Candidate:
+    rule: SetRule
+    dot_right: int
+    setups_outside: int
+
+
+def handlings() -> list[SetRule]:
+    return [SetRule(distance_ft=0, speed_fps=0, velocity_baseline_ms=b, stale_ms=s)
+            for b in BASELINES_MS for s in STALES_MS]
+
+
+def fit(loaded: dict[SetRule, dict[str, list[bdc2022.Clip]]], games: list[str],
+        extra: list[ManifestExample]) -> Candidate:
+    """The rule chosen on these games (see the module docstring)."""
+    candidates: list[Candidate] = []
+    for handling, by_game in loaded.items():
+        for distance in DISTANCES_FT:
+            for speed in SPEEDS_FPS:
+                right = outside = 0
+                for game in games:
+                    score = bdc2022.score_game(game, by_game[game], distance, speed)
+                    right, outside = right + score.dot_right, outside + score.setups_outside
+                for example in extra:
+                    if example.max_distance_ft <= distance and example.max_speed_fps <= speed:
+                        right, outside = right + example.set_right, outside + (not example.set_right)
+                rule = handling.model_copy(update={"distance_ft": distance, "speed_fps": speed})
+                candidates.append(Candidate(rule, right, outside))
+    best = max(c.dot_right for c in candidates)
+    return min((c for c in candidates if c.dot_right >= best - 1),
+               key=lambda c: (c.setups_outside, c.rule.distance_ft, c.rule.speed_fps,
+                              c.rule.velocity_baseline_ms, c.rule.stale_ms))
+
+
+def fit_simulated(games: int) -> None:
+    features, labels = labelled_examples(games)
     tree = DecisionTreeClassifier(max_depth=2, min_samples_leaf=50, random_state=0).fit(features, labels)
     print(export_text(tree, feature_names=["max_distance_ft", "max_speed_fps"], decimals=2))
     print(f"examples={len(labels)} positives={int(labels.sum())} training accuracy={tree.score(features, labels):.4f}")
-    names = ["max_distance_ft", "max_speed_fps"]
-    for node, feature in enumerate(tree.tree_.feature):
-        if feature >= 0:
-            print(f"node {node}: {names[feature]} <= {tree.tree_.threshold[node]:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=bdc2022.DEFAULT_DATA)
+    parser.add_argument("--manifests", type=Path, nargs="*", default=[],
+                        help="merged augmented-manifest files of the face-off setup review (local paths)")
+    parser.add_argument("--simulated", type=int, default=0, help="fit the league rule on this many simulated games")
+    args = parser.parse_args()
+    if args.simulated:
+        fit_simulated(args.simulated)
+        return
+    extra = manifest_examples(args.manifests)
+    loaded = {handling: bdc2022.load(args.data, handling) for handling in handlings()}
+    games = sorted(next(iter(loaded.values())))
+    print(f"manifest examples: {len(extra)} ({sum(e.set_right for e in extra)} confirmed)")
+    print("leave-one-game-out (each game scored by the rule fitted on the other games):")
+    print(f"| {'game':32} | baseline ms | stale ms | D ft | V ft/s | face-offs | visible | dot right | "
+          f"takers right / identifiable | set-ups outside |")
+    totals = bdc2022.GameScore("all held-out")
+    for held_out in games:
+        chosen = fit(loaded, [g for g in games if g != held_out], extra)
+        rule = chosen.rule
+        handling = rule.model_copy(update={"distance_ft": 0, "speed_fps": 0})
+        score = bdc2022.score_game(held_out, loaded[handling][held_out], rule.distance_ft, rule.speed_fps)
+        for name in ("faceoffs", "visible", "dot_right", "takers_identifiable", "takers_right", "setups_outside"):
+            setattr(totals, name, getattr(totals, name) + getattr(score, name))
+        print(f"| {held_out:32} | {rule.velocity_baseline_ms} | {rule.stale_ms} | {rule.distance_ft} | "
+              f"{rule.speed_fps} | {score.faceoffs} | {score.visible} | {score.dot_right} | "
+              f"{score.takers_right} / {score.takers_identifiable} | {score.setups_outside} |")
+    rate = totals.dot_right / totals.visible if totals.visible else math.nan
+    print(f"held-out total: {totals.faceoffs} face-offs, {totals.visible} visible, dot right {totals.dot_right} "
+          f"({rate:.0%}), takers right {totals.takers_right} of {totals.takers_identifiable} identifiable, "
+          f"{totals.setups_outside} set-ups outside gatherings")
+    final = fit(loaded, games, extra)
+    print(f"fitted on every game: {final.rule!r} (dot right {final.dot_right}, set-ups outside {final.setups_outside})")
 
 
 if __name__ == "__main__":

@@ -23,20 +23,39 @@ DOTS: dict[str, tuple[float, float]] = {
        for x in (-69.0, -20.0, 20.0, 69.0) for y in (-22.0, 22.0)},
 }
 
-# --- Set rule, fitted by ml/nhl/fit_setup_rule.py (decision tree, depth 2) ------------------------
-# Both takers within SET_DISTANCE_FT of the dot and each moving slower than SET_SPEED_FPS.
-SET_DISTANCE_FT = 3.95
-SET_SPEED_FPS = 5.80
+# --- Set rule: both takers within `distance_ft` of the dot, each slower than `speed_fps` ----------
+Tracking = Literal["league", "broadcast"]
+
+
+class SetRule(BaseModel, frozen=True):
+    """The set rule and the position handling it was fitted with, for one kind of tracking feed."""
+
+    distance_ft: float
+    speed_fps: float
+    # Speed is measured over at least this long (0: from one sample to the next). Broadcast-derived
+    # tracking jitters by a foot or more between frames: over 100 ms that reads as 10+ ft/s for a
+    # player standing still.
+    velocity_baseline_ms: int = 0
+    # A player not seen for this long is taken to be off the ice (or out of the camera's view).
+    stale_ms: int = 1500
+
+
+SET_RULES: dict[Tracking, SetRule] = {
+    # The league's optical player tracking (inches, every player every frame; what the simulator
+    # draws): fitted on simulated stoppages by `ml/nhl/fit_setup_rule.py --simulated 12`.
+    "league": SetRule(distance_ft=3.95, speed_fps=5.80),
+    # Tracking derived from broadcast video (Big Data Cup 2022: players out of view, re-identified
+    # tracks, a foot of jitter): fitted on real face-offs by `ml/nhl/fit_setup_rule.py`.
+    "broadcast": SetRule(distance_ft=3.95, speed_fps=5.80, velocity_baseline_ms=1000, stale_ms=1500),
+}
+# The league rule's cut-offs, by their old names.
+SET_DISTANCE_FT = SET_RULES["league"].distance_ft
+SET_SPEED_FPS = SET_RULES["league"].speed_fps
 # Not fitted: only decides when to call the stoppage "forming" (someone of each side heading in).
 FORMING_DISTANCE_FT = 25.0
-# A player not seen for this long is taken to be off the ice (on the bench).
-STALE_MS = 1500
 # Velocity from successive positions is smoothed: tracking noise of a few inches over 80 ms would
 # otherwise read as several feet per second.
 VELOCITY_SMOOTHING = 0.35
-# Speed is measured over at least this long: broadcast-derived tracking jitters by a foot or more
-# from one frame to the next, which over 100 ms reads as 10+ ft/s for a player standing still.
-VELOCITY_BASELINE_MS = 0
 MAX_DERIVE_GAP_MS = 1000
 # Set-ups predicted per stoppage at most: a real one has one to three (waive-outs); a pair flapping
 # between two candidates standing at the dot must not flood the bus.
@@ -54,7 +73,7 @@ class Skater(BaseModel):
     y_ft: float
     vx_fps: float = 0.0
     vy_fps: float = 0.0
-    # Where the velocity's baseline began (see VELOCITY_BASELINE_MS); None: at the last sample.
+    # Where the velocity's baseline began (SetRule.velocity_baseline_ms); None: at the last sample.
     ref_ts_ms: int | None = None
     ref_x_ft: float = 0.0
     ref_y_ft: float = 0.0
@@ -119,6 +138,7 @@ class GameState(BaseModel):
     """Everything detection needs to know about one game between two batches of records."""
 
     game_id: str
+    tracking: Tracking = "league"  # which set rule applies (the feed's kind, from the service's settings)
     season: int = 0
     home_team: str = ""
     away_team: str = ""
@@ -165,10 +185,11 @@ def default_home_attacks_positive_x(period: int) -> bool:
     return period % 2 == 1
 
 
-def is_set(home_distance: float, away_distance: float, home_speed: float, away_speed: float) -> bool:
-    """The fitted set rule (see the constants above)."""
-    return (max(home_distance, away_distance) <= SET_DISTANCE_FT
-            and max(home_speed, away_speed) <= SET_SPEED_FPS)
+def is_set(home_distance: float, away_distance: float, home_speed: float, away_speed: float,
+           rule: SetRule | None = None) -> bool:
+    """The fitted set rule (the league feed's unless another is given)."""
+    rule = rule or SET_RULES["league"]
+    return max(home_distance, away_distance) <= rule.distance_ft and max(home_speed, away_speed) <= rule.speed_fps
 
 
 def _game_seconds(state: GameState, ts_ms: int) -> float:
@@ -197,11 +218,12 @@ def nearest_takers(state: GameState, now_ms: int) -> tuple[str, int, int, float,
 
     Returns (dot, home_id, away_id, home_distance, away_distance, home_speed, away_speed).
     """
+    stale_ms = SET_RULES[state.tracking].stale_ms
     home: list[tuple[int, Skater]] = []
     away: list[tuple[int, Skater]] = []
     for pid, skater in state.skaters.items():
         rostered = state.roster.get(pid)
-        if rostered is None or rostered.position == "G" or now_ms - skater.ts_ms > STALE_MS:
+        if rostered is None or rostered.position == "G" or now_ms - skater.ts_ms > stale_ms:
             continue
         (home if rostered.side == "home" else away).append((int(pid), skater))
     if not home or not away:
@@ -239,7 +261,7 @@ def apply_position(state: GameState, record: PositionRecord) -> None:
             base = (previous.ts_ms, previous.x_ft, previous.y_ft)
         else:
             base = (previous.ref_ts_ms, previous.ref_x_ft, previous.ref_y_ft)
-        if record.ts_ms - base[0] >= VELOCITY_BASELINE_MS:
+        if record.ts_ms - base[0] >= SET_RULES[state.tracking].velocity_baseline_ms:
             dt = (record.ts_ms - base[0]) / 1000.0
             raw_vx, raw_vy = (record.x_ft - base[1]) / dt, (record.y_ft - base[2]) / dt
             vx = VELOCITY_SMOOTHING * raw_vx + (1 - VELOCITY_SMOOTHING) * previous.vx_fps
@@ -267,7 +289,7 @@ def detect(state: GameState, now_ms: int) -> FaceoffSetup | None:
     if found is None:
         return None
     dot, home_id, away_id, h_d, a_d, h_v, a_v = found
-    if not is_set(h_d, a_d, h_v, a_v):
+    if not is_set(h_d, a_d, h_v, a_v, SET_RULES[state.tracking]):
         if max(h_d, a_d) <= FORMING_DISTANCE_FT:
             state.phase, state.dot = "forming", dot
         elif state.phase == "set":
