@@ -90,6 +90,24 @@ class Rostered(BaseModel):
     name: str | None = None
 
 
+class SeenPlayer(BaseModel):
+    player_id: int
+    side: Literal["home", "away"]
+    position: Literal["C", "L", "R", "D", "G"]
+    x_ft: float
+    y_ft: float
+
+
+class DetectionView(BaseModel):
+    """What detection saw when it set a face-off up: the rule's inputs, its confidence, every player."""
+
+    tracking: str
+    confidence: float = Field(ge=0, le=1)
+    max_distance_ft: float
+    max_speed_fps: float
+    players: list[SeenPlayer]
+
+
 class FaceoffSetup(BaseModel):
     """A face-off about to be taken: where, by whom, in what situation; what prompted the prediction."""
 
@@ -107,6 +125,8 @@ class FaceoffSetup(BaseModel):
     # Display only: not part of `combination` (a renamed player is not a new prediction).
     home_player_name: str | None = None
     away_player_name: str | None = None
+    # How sure detection is of this set-up, and what it saw (for the face-off setup review, issue 19).
+    detection: DetectionView | None = None
 
     @property
     def pair(self) -> str:
@@ -238,6 +258,39 @@ def nearest_takers(state: GameState, now_ms: int) -> tuple[str, int, int, float,
     return best
 
 
+def detection_confidence(state: GameState, now_ms: int, dot: str, found: tuple[str, int, int, float, float, float, float]
+                         ) -> float:
+    """How clearly the set rule holds, 0..1: the least of its two margins (how far inside the distance
+    and speed cut-offs the takers are) and of each side's lead (1 - taker's distance / the next
+    team-mate's: another player as close to the dot makes the taker uncertain)."""
+    rule = SET_RULES[state.tracking]
+    _, home_id, away_id, h_d, a_d, h_v, a_v = found
+    margins = [1 - max(h_d, a_d) / rule.distance_ft, 1 - max(h_v, a_v) / rule.speed_fps]
+    dx, dy = DOTS[dot]
+    for side, taker in (("home", home_id), ("away", away_id)):
+        others = [math.hypot(s.x_ft - dx, s.y_ft - dy) for pid, s in state.skaters.items()
+                  if pid != str(taker) and now_ms - s.ts_ms <= rule.stale_ms
+                  and (r := state.roster.get(pid)) is not None and r.side == side and r.position != "G"]
+        taker_d = h_d if side == "home" else a_d
+        if others and min(others) > 0:
+            margins.append(1 - taker_d / min(others))
+        elif others:
+            margins.append(0.0)
+    return round(max(0.0, min(1.0, *margins)), 4)
+
+
+def seen_players(state: GameState, now_ms: int) -> list[SeenPlayer]:
+    """Every rostered player seen recently (the set rule's staleness), for the review's rink picture."""
+    stale_ms = SET_RULES[state.tracking].stale_ms
+    seen = []
+    for pid, skater in sorted(state.skaters.items(), key=lambda item: int(item[0])):
+        rostered = state.roster.get(pid)
+        if rostered is not None and now_ms - skater.ts_ms <= stale_ms:
+            seen.append(SeenPlayer(player_id=int(pid), side=rostered.side, position=rostered.position,
+                                   x_ft=round(skater.x_ft, 1), y_ft=round(skater.y_ft, 1)))
+    return seen
+
+
 def apply_lineup(state: GameState, record: LineupRecord) -> None:
     state.season = record.season
     state.home_team, state.away_team = record.home_team, record.away_team
@@ -302,7 +355,12 @@ def detect(state: GameState, now_ms: int) -> FaceoffSetup | None:
                          home_player_name=_name_of(state, home_id), away_player_name=_name_of(state, away_id),
                          situation=situation_of(state, dot, now_ms), ts_ms=now_ms,
                          trigger="set" if previous_takers is None else
-                         "dot_changed" if previous_dot != dot else "taker_changed")
+                         "dot_changed" if previous_dot != dot else "taker_changed",
+                         detection=DetectionView(tracking=state.tracking,
+                                                 confidence=detection_confidence(state, now_ms, dot, found),
+                                                 max_distance_ft=round(max(h_d, a_d), 2),
+                                                 max_speed_fps=round(max(h_v, a_v), 2),
+                                                 players=seen_players(state, now_ms)))
     # Only the set-up last predicted is current: the same pair still standing there (jitter, more
     # samples, a re-set after a nudge) is nothing new, but a pair that comes back after another one
     # (A -> B -> A) makes A's prediction current again and is published again (issue 18.6).
