@@ -90,6 +90,14 @@ class Clip:
     at_dot: dict[str, np.ndarray] = field(default_factory=dict)
     faceoffs: list[Faceoff] = field(default_factory=list)
 
+    @property
+    def keys(self) -> np.ndarray:
+        """Per sample, the set-up it would be (dot and the two tracks)."""
+        if "key" not in self.frame:
+            self.frame["key"] = (self.frame["dot"] + ":" + self.frame["home_track"].astype(str) + ":"
+                                 + self.frame["away_track"].astype(str))
+        return self.frame["key"].to_numpy()
+
 
 def _info_for(pp_info: pd.DataFrame, game: str, home: str, away: str, number: int) -> pd.Series | None:
     # pp_info names one game "USA at Finland" where its folder says "Finland at USA"
@@ -283,10 +291,8 @@ def score_game(game: str, clips: list[Clip], distance_ft: float, speed_fps: floa
             if faceoff.taker_jerseys is not None and None not in got:
                 result.takers_identifiable += 1
                 result.takers_right += int(got == set(faceoff.taker_jerseys))
-        keys = clip.frame["dot"] + ":" + clip.frame["home_track"].astype(str) + ":" + clip.frame["away_track"].astype(str)
-        previous = None
-        for index in np.flatnonzero(is_set):
-            if keys.iat[index] != previous and not covered[index]:
-                result.setups_outside += 1
-            previous = keys.iat[index]
+        keys = clip.keys[is_set]
+        starts = np.ones(len(keys), dtype=bool)
+        starts[1:] = keys[1:] != keys[:-1]
+        result.setups_outside += int((starts & ~covered[is_set]).sum())
     return result

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,9 @@ DISTANCES_FT = tuple(round(3.0 + 0.5 * i, 1) for i in range(15))  # 3.0 .. 10.0
 SPEEDS_FPS = (4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 15.0, 20.0, 30.0)
 BASELINES_MS = (0, 500, 1000)
 STALES_MS = (1500, 3000)
-MANIFEST_POLICY = "faceoff-setup"
+MANIFEST_DATASET = "faceoff-setup"  # human_review's faceoff-setup policy writes this dataset
+SETUP_ANSWERS: dict[str, bool | None] = {"setup-right": True, "wrong-dot": False, "wrong-takers": False,
+                                         "cannot-tell": None}
 
 
 def labelled_examples(games: int, seed: int = 100) -> tuple[np.ndarray, np.ndarray]:
@@ -74,14 +77,28 @@ class ManifestExample:
     set_right: bool
 
 
-def manifest_examples(paths: list[Path]) -> list[ManifestExample]:
+def _read_object(uri: str) -> str:
+    """A manifest line's `source-ref`: an s3:// object (boto3, so AWS_ENDPOINT_URL reaches the local
+    cloud) or a local path."""
+    if uri.startswith("s3://"):
+        import boto3  # only when a manifest points into S3
+
+        bucket, _, key = uri[len("s3://"):].partition("/")
+        body: bytes = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        return body.decode("utf-8")
+    return Path(uri.removeprefix("file://")).read_text(encoding="utf-8")
+
+
+def manifest_examples(paths: list[Path], read_object: Callable[[str], str] = _read_object) -> list[ManifestExample]:
     """Reviewers' answers to the face-off setup task: one example per answered line.
 
-    A line is the human_review augmented-manifest line of the `faceoff-setup` policy; its `source`
-    object is the FaceoffPredicted event (with `detection.max_distance_ft` / `max_speed_fps`) and
-    its label attribute holds `dot_right` and `takers_right`. Lines of other policies are skipped;
-    a line that does not parse fails with its file and line number.
+    A line is human_review's classification line of the `faceoff-setup` dataset: its
+    `faceoff-setup-metadata.class-name` is the answer (`setup-right`; `wrong-dot` / `wrong-takers`
+    are rejections; `cannot-tell` is left out), its `source-ref` the task object, which holds the
+    FaceoffPredicted event (`data.detection.max_distance_ft` / `max_speed_fps`: what the rule saw).
+    Lines of other datasets are skipped; a line that does not fit fails with its file and line.
     """
+    attribute = f"{MANIFEST_DATASET}-metadata"
     found: list[ManifestExample] = []
     for path in paths:
         for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
@@ -89,14 +106,20 @@ def manifest_examples(paths: list[Path]) -> list[ManifestExample]:
                 continue
             try:
                 item = json.loads(line)
-                if item.get("policy") != MANIFEST_POLICY:
+                if attribute not in item:
                     continue
-                label = item[item["label-attribute-name"]] if "label-attribute-name" in item else item["label"]
-                features = item["source"]["detection"]
-                found.append(ManifestExample(float(features["max_distance_ft"]), float(features["max_speed_fps"]),
-                                             bool(label["dot_right"]) and bool(label["takers_right"])))
-            except (ValueError, KeyError, TypeError) as error:
-                raise SystemExit(f"{path}:{number}: not a face-off setup manifest line ({type(error).__name__}: {error})") from None
+                answer = item[attribute]["class-name"]
+                if answer not in SETUP_ANSWERS:
+                    raise ValueError(f"class-name {answer!r} is not one of {sorted(SETUP_ANSWERS)}")
+                if SETUP_ANSWERS[answer] is None:
+                    continue
+                task = json.loads(read_object(item["source-ref"]))
+                seen = task["data"]["detection"]
+                found.append(ManifestExample(float(seen["max_distance_ft"]), float(seen["max_speed_fps"]),
+                                             bool(SETUP_ANSWERS[answer])))
+            except (ValueError, KeyError, TypeError, OSError) as error:
+                raise SystemExit(f"{path}:{number}: not a face-off setup manifest line "
+                                 f"({type(error).__name__}: {error})") from None
     return found
 
 
@@ -112,22 +135,30 @@ def handlings() -> list[SetRule]:
             for b in BASELINES_MS for s in STALES_MS]
 
 
-def fit(loaded: dict[SetRule, dict[str, list[bdc2022.Clip]]], games: list[str],
-        extra: list[ManifestExample]) -> Candidate:
-    """The rule chosen on these games (see the module docstring)."""
-    candidates: list[Candidate] = []
+Table = dict[SetRule, dict[str, bdc2022.GameScore]]
+
+
+def score_table(loaded: dict[SetRule, dict[str, list[bdc2022.Clip]]]) -> Table:
+    """Every candidate rule's score on every game (the fit then only adds games up)."""
+    table: Table = {}
     for handling, by_game in loaded.items():
         for distance in DISTANCES_FT:
             for speed in SPEEDS_FPS:
-                right = outside = 0
-                for game in games:
-                    score = bdc2022.score_game(game, by_game[game], distance, speed)
-                    right, outside = right + score.dot_right, outside + score.setups_outside
-                for example in extra:
-                    if example.max_distance_ft <= distance and example.max_speed_fps <= speed:
-                        right, outside = right + example.set_right, outside + (not example.set_right)
                 rule = handling.model_copy(update={"distance_ft": distance, "speed_fps": speed})
-                candidates.append(Candidate(rule, right, outside))
+                table[rule] = {game: bdc2022.score_game(game, clips, distance, speed) for game, clips in by_game.items()}
+    return table
+
+
+def fit(table: Table, games: list[str], extra: list[ManifestExample]) -> Candidate:
+    """The rule chosen on these games (see the module docstring)."""
+    candidates: list[Candidate] = []
+    for rule, by_game in table.items():
+        right = sum(by_game[game].dot_right for game in games)
+        outside = sum(by_game[game].setups_outside for game in games)
+        for example in extra:
+            if example.max_distance_ft <= rule.distance_ft and example.max_speed_fps <= rule.speed_fps:
+                right, outside = right + example.set_right, outside + (not example.set_right)
+        candidates.append(Candidate(rule, right, outside))
     best = max(c.dot_right for c in candidates)
     return min((c for c in candidates if c.dot_right >= best - 1),
                key=lambda c: (c.setups_outside, c.rule.distance_ft, c.rule.speed_fps,
@@ -145,7 +176,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=bdc2022.DEFAULT_DATA)
     parser.add_argument("--manifests", type=Path, nargs="*", default=[],
-                        help="merged augmented-manifest files of the face-off setup review (local paths)")
+                        help="merged augmented-manifest files of the face-off setup review (local paths; "
+                             "their source-ref objects are read from S3)")
     parser.add_argument("--simulated", type=int, default=0, help="fit the league rule on this many simulated games")
     args = parser.parse_args()
     if args.simulated:
@@ -154,16 +186,15 @@ def main() -> None:
     extra = manifest_examples(args.manifests)
     loaded = {handling: bdc2022.load(args.data, handling) for handling in handlings()}
     games = sorted(next(iter(loaded.values())))
+    table = score_table(loaded)
     print(f"manifest examples: {len(extra)} ({sum(e.set_right for e in extra)} confirmed)")
     print("leave-one-game-out (each game scored by the rule fitted on the other games):")
     print(f"| {'game':32} | baseline ms | stale ms | D ft | V ft/s | face-offs | visible | dot right | "
           f"takers right / identifiable | set-ups outside |")
     totals = bdc2022.GameScore("all held-out")
     for held_out in games:
-        chosen = fit(loaded, [g for g in games if g != held_out], extra)
-        rule = chosen.rule
-        handling = rule.model_copy(update={"distance_ft": 0, "speed_fps": 0})
-        score = bdc2022.score_game(held_out, loaded[handling][held_out], rule.distance_ft, rule.speed_fps)
+        rule = fit(table, [g for g in games if g != held_out], extra).rule
+        score = table[rule][held_out]
         for name in ("faceoffs", "visible", "dot_right", "takers_identifiable", "takers_right", "setups_outside"):
             setattr(totals, name, getattr(totals, name) + getattr(score, name))
         print(f"| {held_out:32} | {rule.velocity_baseline_ms} | {rule.stale_ms} | {rule.distance_ft} | "
@@ -173,7 +204,7 @@ def main() -> None:
     print(f"held-out total: {totals.faceoffs} face-offs, {totals.visible} visible, dot right {totals.dot_right} "
           f"({rate:.0%}), takers right {totals.takers_right} of {totals.takers_identifiable} identifiable, "
           f"{totals.setups_outside} set-ups outside gatherings")
-    final = fit(loaded, games, extra)
+    final = fit(table, games, extra)
     print(f"fitted on every game: {final.rule!r} (dot right {final.dot_right}, set-ups outside {final.setups_outside})")
 
 

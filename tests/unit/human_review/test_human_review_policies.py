@@ -139,7 +139,7 @@ class TestCeiling:
 class TestConfiguration:
     def test_packaged_policies_load_with_the_default_flow(self):
         loaded = book()
-        assert {p.name for p in loaded.policies} == {"faceoff", "pit-battle", "custom-labels", "image-classification"}
+        assert {p.name for p in loaded.policies} == {"faceoff", "faceoff-setup", "pit-battle", "custom-labels", "image-classification"}
         assert all(p.flow_definition_arn == FLOW for p in loaded.policies)
         assert policy("custom-labels").threshold == 60 and policy("custom-labels").scale == 100
 
