@@ -62,9 +62,9 @@ def rink_svg(prediction: Mapping[str, Any]) -> str:
         parts.append(f'<circle cx="{cx}" cy="{cy}" r="3" fill="#c0392b"/>')
     dot = prediction.get("dot")
     if isinstance(dot, Mapping):
-        x, y = _number(dot.get("x_ft"), -100, 100), _number(dot.get("y_ft"), -42.5, 42.5)
-        if x is not None and y is not None:
-            cx, cy = _px(x, y)
+        dot_x, dot_y = _number(dot.get("x_ft"), -100, 100), _number(dot.get("y_ft"), -42.5, 42.5)
+        if dot_x is not None and dot_y is not None:
+            cx, cy = _px(dot_x, dot_y)
             parts.append(f'<circle class="detected-dot" cx="{cx}" cy="{cy}" r="{4 * SCALE:.0f}" fill="none" '
                          'stroke="#e6a700" stroke-width="3"/>')
     takers = {_int(prediction.get("home_player_id")), _int(prediction.get("away_player_id"))} - {None}
@@ -73,11 +73,11 @@ def rink_svg(prediction: Mapping[str, Any]) -> str:
     for player in (players if isinstance(players, list) else [])[:MAX_PLAYERS]:
         if not isinstance(player, Mapping) or player.get("side") not in SIDE_COLOUR:
             continue
-        x, y = _number(player.get("x_ft"), -105, 105), _number(player.get("y_ft"), -47, 47)
+        px, py = _number(player.get("x_ft"), -105, 105), _number(player.get("y_ft"), -47, 47)
         player_id = _int(player.get("player_id"))
-        if x is None or y is None or player_id is None:
+        if px is None or py is None or player_id is None:
             continue
-        cx, cy = _px(x, y)
+        cx, cy = _px(px, py)
         colour = SIDE_COLOUR[str(player["side"])]
         taker = player_id in takers
         parts.append(f'<circle class="{"taker" if taker else "player"}" cx="{cx}" cy="{cy}" '
