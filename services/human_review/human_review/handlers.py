@@ -23,13 +23,13 @@ from human_review.logic import flow_setup
 from human_review.logic.completion import STATUS_CHANGE, handle_status_change
 from human_review.logic.policies import PolicyError
 from human_review.logic.trigger import (
-    EventBridgeEvent,
     Outcome,
     handle_outcome,
     handle_prediction,
     seconds_to_next_minute,
 )
 from human_review.models import HumanLoopStatusChange
+from pitwall_shared.events import AwsEvent
 from pitwall_shared.inputs import BadInput, Problem, read_json, validate
 from pitwall_shared.observability import observability
 from pitwall_shared.refusals import refusing_bad_input, scrubbed
@@ -42,15 +42,15 @@ class InvalidEvent(BadInput):
     """A message that is not an event this consumer can act on; names the field, never the value."""
 
 
-def _event(record: SQSRecord) -> EventBridgeEvent:
+def _event(record: SQSRecord) -> AwsEvent:
     try:
-        return validate(EventBridgeEvent, read_json(record.body, what="message body"), dotted=True,
+        return validate(AwsEvent, read_json(record.body, what="message body"), dotted=True,
                         root="message body")
     except BadInput as error:
         raise InvalidEvent(error.problems) from None
 
 
-def _detail(model: type[M], event: EventBridgeEvent) -> M:
+def _detail(model: type[M], event: AwsEvent) -> M:
     try:
         return model.model_validate(event.detail)
     except ValidationError as error:
@@ -101,7 +101,7 @@ def _defer(record: SQSRecord) -> None:
     defer.send_later(record.body, delay, deferrals=deferrals)
 
 
-def _outcome(event: EventBridgeEvent) -> None:
+def _outcome(event: AwsEvent) -> None:
     try:
         outcome, closed = handle_outcome(event, service().book, service().trigger)
     except BadInput:

@@ -69,8 +69,7 @@ class UsageStore:
         try:
             client("dynamodb").transact_write_items(TransactItems=items)
         except ClientError as error:
-            reasons = error.response.get("CancellationReasons") or []
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            if conditional_check_failed(error):  # the marker exists: this event was applied before
                 return False
             raise
         return True

@@ -17,11 +17,11 @@ from cost_calculator.logic.estimates import quota_warnings
 from cost_calculator.models import (
     ComprehendUsageData,
     EndpointTrafficData,
-    Envelope,
     Recommendation,
     RightsizingRecommendedData,
     RightsizingState,
 )
+from pitwall_shared.events import Envelope
 from pitwall_shared.pricing import ComprehendPrices, endpoint_cost, inference_units
 
 SECONDS_PER_MINUTE = 60

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from human_review.logic.manifests import ManifestContext, ManifestError, creation_date
 from human_review.models import A2IOutput, CandidateSpan
+from pitwall_shared.inputs import problems_of
 
 NOT_PII = "NOT_PII"
 MAX_ENTITY_TYPES = 25  # CreateEntityRecognizer: at most 25 entity types (EntityRecognizerInputDataConfig)
@@ -70,8 +71,8 @@ def answered_spans(answer_content: dict[str, Any]) -> list[_AnsweredSpan]:
     try:
         return [_AnsweredSpan.model_validate(item) for item in raw]
     except ValidationError as error:
-        where = ".".join(str(part) for part in error.errors()[0]["loc"])
-        raise ManifestError(f"answerContent.piiSpans.{where}: {error.errors()[0]['msg']}") from None
+        problem = problems_of(error, dotted=True, root="")[0]  # the field and reason, never the value
+        raise ManifestError(f"answerContent.piiSpans.{problem.field}: {problem.reason}".rstrip(".")) from None
 
 
 def text_span_line(context: ManifestContext, output: A2IOutput, task: PiiTaskObject) -> dict[str, Any]:
