@@ -1,6 +1,7 @@
 """Pydantic models of what crosses the cost calculator's boundary: HTTP request bodies (with their
 limits), answers, the `data` of the usage events it consumes and of the event it publishes (their
-envelope is `pitwall_shared.events.Envelope`), and the item it keeps in DynamoDB.
+envelope is `pitwall_shared.events.Envelope`). The state it keeps (`RightsizingState`) is the logic's
+(`logic/usage.py`).
 
 Money and fractional quantities are `Decimal`; they leave as plain unrounded decimal strings.
 """
@@ -315,15 +316,3 @@ class RightsizingRecommendedData(BaseModel):
     projected_daily_shortfall: DecimalString
     sequence: int
     price_version: str
-
-
-# --- items of the usage table
-
-
-class RightsizingState(BaseModel):
-    """The last rightsizing change seen for an endpoint, and whether its event went out."""
-
-    configured_inference_units: int
-    recommended_inference_units: int
-    sequence: int
-    published: bool

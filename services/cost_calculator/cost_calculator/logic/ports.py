@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from cost_calculator.logic.usage import UsageUpdate
-from cost_calculator.models import RightsizingRecommendedData, RightsizingState
+from cost_calculator.logic.usage import RightsizingState, UsageUpdate
+from cost_calculator.models import RightsizingRecommendedData
 
 
 class UsageStorePort(Protocol):

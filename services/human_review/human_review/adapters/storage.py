@@ -27,12 +27,11 @@ class Storage:
     def s3(self) -> Any:
         return self._s3 or client("s3")
 
-    def put_text(self, uri: str, text: str, *, content_type: str = "application/json",
-                 bucket_default_encryption: bool = False) -> None:
-        """Write `text`; SSE-S3 unless `bucket_default_encryption` (the raw-PII bucket's own key)."""
+    def put_text(self, uri: str, text: str, *, content_type: str = "application/json") -> None:
         bucket, key = split_s3_uri(uri)
-        extra = {} if bucket_default_encryption else {"ServerSideEncryption": "AES256"}
-        self.s3.put_object(Bucket=bucket, Key=key, Body=text.encode(), ContentType=content_type, **extra)
+        # No ServerSideEncryption header: the bucket's default (the stack's KMS key) applies; its policy
+        # denies a PUT that asks for anything else (template.yaml ReviewManifestsBucketPolicy).
+        self.s3.put_object(Bucket=bucket, Key=key, Body=text.encode(), ContentType=content_type)
 
     def get_text(self, uri: str) -> str:
         bucket, key = split_s3_uri(uri)

@@ -43,7 +43,7 @@ class CompletionLoopsPort(Protocol):
 
 class CompletionStoragePort(Protocol):
     def get_json(self, uri: str) -> Any: ...
-    def put_text(self, uri: str, text: str, *, content_type: str = ..., bucket_default_encryption: bool = ...) -> None: ...
+    def put_text(self, uri: str, text: str, *, content_type: str = ...) -> None: ...
 
 
 @dataclass
@@ -75,14 +75,14 @@ def manifest_context(record: LoopRecord, book: PolicyBook) -> ManifestContext:
 def _write_pii_part(record: LoopRecord, context: ManifestContext, output: A2IOutput,
                     ports: CompletionPorts) -> tuple[str, str]:
     """PII review: read the text from the task object, write the Comprehend line beside it (raw-PII
-    bucket, its default encryption); the line holds the text, so it never goes to the review bucket."""
+    bucket, under its key); the line holds the text, so it never goes to the review bucket."""
     bucket = ports.pii_review_bucket
     if bucket is None or not (record.task_object_s3_uri or "").startswith(f"s3://{bucket}/pii-review/"):
         raise ValueError("loop record: a PII review task object must be under pii-review/ in the raw-PII bucket")
     task = PiiTaskObject.model_validate(ports.storage.get_json(str(record.task_object_s3_uri)))
     line = text_span_line(context, output, task)
     uri = pii_part_uri(bucket, record.dataset, record.human_loop_name)
-    ports.storage.put_text(uri, join_lines([to_json_line(line)]), bucket_default_encryption=True)
+    ports.storage.put_text(uri, join_lines([to_json_line(line)]))  # the bucket's default key applies
     return uri, settled_label(line, record.dataset)
 
 
