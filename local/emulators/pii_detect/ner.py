@@ -75,8 +75,17 @@ class LocalSpacyNlpEngine(SpacyNlpEngine):
         )
         self.use_model = use_model
 
+    # The pipeline is looked up on every use (a cached call): whoever loads the model, it is loaded once.
+    @property  # type: ignore[override]
+    def nlp(self) -> dict[str, Any] | None:
+        return {"en": _model() if self.use_model else _blank()} if self._loaded else None
+
+    @nlp.setter
+    def nlp(self, value: dict[str, Any] | None) -> None:
+        self._loaded = value is not None
+
     def load(self) -> None:
-        self.nlp = {"en": _model() if self.use_model else _blank()}
+        self._loaded = True
 
     def _doc_to_nlp_artifact(self, doc: Any, language: str) -> NlpArtifacts:
         artifacts = super()._doc_to_nlp_artifact(doc, language)
