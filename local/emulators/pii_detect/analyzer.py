@@ -10,11 +10,12 @@ finding. Overlaps are resolved later by `PRIORITY` (which recognizer), then scor
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 import tldextract
 
-from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
+from presidio_analyzer import AnalyzerEngine, Pattern, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.predefined_recognizers import (
     AbaRoutingRecognizer,
     CreditCardRecognizer,
@@ -45,7 +46,7 @@ from local.emulators.pii_detect.ner import (
     StreetAddressRecognizer,
     is_field_label,
 )
-from local.emulators.pii_detect.recognizers import ContextRuleRecognizer, FormRecognizer, Finding
+from local.emulators.pii_detect.recognizers import ContextRuleRecognizer, Finding, FormRecognizer, card_prefix_valid
 
 # Presidio entity type -> Comprehend PiiEntity.Type (DetectPiiEntities API reference). The custom
 # recognizers already name Comprehend types, which map to themselves.
@@ -78,12 +79,13 @@ PRESIDIO_TO_COMPREHEND = {
 # context-confirmed values (3) > dates and introduced names (2) > the NER model (1).
 PRIORITY = {
     "CreditCardRecognizer": 5, "EmailRecognizer": 5, "IpRecognizer": 5, "IbanRecognizer": 5,
-    "MacAddressRecognizer": 5, "UsSsnRecognizer": 5, "FormRecognizer": 5, "NhsRecognizer": 5,
-    "OfflineEmailRecognizer": 5,
-    "StreetAddressRecognizer": 4, "PhoneRecognizer": 4, "UrlRecognizer": 4,
+    "MacAddressRecognizer": 5, "UsSsnRecognizer": 5, "FormRecognizer": 5, "OfflineEmailRecognizer": 5,
+    "StreetAddressRecognizer": 4, "PhoneRecognizer": 4, "CheckedUrlRecognizer": 4,
     "ContextRuleRecognizer": 3, "AbaRoutingRecognizer": 3, "UsBankRecognizer": 3, "UsPassportRecognizer": 3,
     "UsLicenseRecognizer": 3, "UsItinRecognizer": 3, "UkNinoRecognizer": 3, "InPanRecognizer": 3,
     "InVoterRecognizer": 3, "CaSinRecognizer": 3,
+    # A 10-digit phone number passes the NHS mod-11 check one time in eleven.
+    "NhsRecognizer": 3,
     # A bare 12-digit number passes Aadhaar's Verhoeff check one time in ten: below context-confirmed.
     "DateRecognizer": 2, "IntroducedNameRecognizer": 2, "InAadhaarRecognizer": 2,
     "SpacyRecognizer": 1,
@@ -105,13 +107,50 @@ class OfflineEmailRecognizer(EmailRecognizer):
         return _OFFLINE_SUFFIXES(pattern_text).fqdn != ""
 
 
+class CheckedUrlRecognizer(UrlRecognizer):
+    """Presidio's URL recognizer; a URL written without a scheme or "www." must be lower case and end
+    in a public suffix, or company names ("TOP CULTURE Co.Ltd.") would be URLs."""
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        text = pattern_text.strip("\"'")
+        if text.lower().startswith(("http://", "https://", "www.")):
+            return False
+        return text != text.lower() or not _OFFLINE_SUFFIXES(text).suffix
+
+
+class AllCardsRecognizer(CreditCardRecognizer):
+    """Presidio's card recognizer (Luhn checksum) over every ISO/IEC 7812 length, 12 to 19 digits,
+    with a card network's issuer prefix: its own pattern misses Mastercard's 2-series and 12-digit
+    Maestro numbers."""
+
+    PATTERNS = [Pattern("Card number (weak)", r"(?<![\w-])\d(?:[ -]?\d){11,18}(?![\w-])", 0.3)]
+
+    def __init__(self) -> None:
+        super().__init__(patterns=self.PATTERNS, name="CreditCardRecognizer")
+
+    def validate_result(self, pattern_text: str) -> bool:
+        digits = re.sub(r"\D", "", pattern_text)
+        return bool(super().validate_result(pattern_text)) and card_prefix_valid(digits)
+
+
+# Dates Presidio's date patterns miss that Comprehend reports as DATE_TIME: timestamps with a time of
+# day, weekdays, and a year after a preposition ("founded in 1991").
+_DATE_PATTERNS = [
+    Pattern("Timestamp", r"\b\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[T ][0-2]\d:[0-5]\d(?::[0-5]\d(?:\.\d+)?)?"
+            r"(?:Z|[+-][0-2]\d:?[0-5]\d)?(?!\w)", 0.85),
+    Pattern("Weekday", r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b", 0.6),
+    Pattern("Year after a preposition", r"(?<=\b(?:[Ii]n|[Dd]uring|[Ss]ince|of|[Ff]rom|until|by) )(?:1[89]|20)\d\d\b", 0.6),
+]
+
+
 @functools.cache
 def analyzer(use_model: bool) -> AnalyzerEngine:
     """The analyzer, built once per process (about 2 s with the model, most of it loading spaCy)."""
     registry = RecognizerRegistry(supported_languages=["en"])
     for recognizer in (
-        CreditCardRecognizer(), OfflineEmailRecognizer(), IpRecognizer(), IbanRecognizer(), MacAddressRecognizer(),
-        UsSsnRecognizer(), PhoneRecognizer(), UrlRecognizer(), DateRecognizer(), AbaRoutingRecognizer(),
+        AllCardsRecognizer(), OfflineEmailRecognizer(), IpRecognizer(), IbanRecognizer(), MacAddressRecognizer(),
+        UsSsnRecognizer(), PhoneRecognizer(), CheckedUrlRecognizer(),
+        DateRecognizer(patterns=DateRecognizer.PATTERNS + _DATE_PATTERNS), AbaRoutingRecognizer(),
         UsBankRecognizer(), UsPassportRecognizer(), UsLicenseRecognizer(), UsItinRecognizer(), NhsRecognizer(),
         UkNinoRecognizer(), InPanRecognizer(), InAadhaarRecognizer(), InVoterRecognizer(), CaSinRecognizer(),
         ContextRuleRecognizer(), FormRecognizer(), StreetAddressRecognizer(), IntroducedNameRecognizer(),

@@ -83,7 +83,7 @@ CONTEXT_RULES: tuple[ContextRule, ...] = (
     # published result for the golden record marks "routing number 195991012" and "credit card number
     # is 5534816011668430", which fail them. After their keyword, the number's shape is enough.
     ContextRule("BANK_ROUTING", re.compile(r"(?<![\w-])\d{9}(?![\w-])"), _kw(r"routing", r"aba", r"rtn")),
-    ContextRule("CREDIT_DEBIT_NUMBER", re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])"),
+    ContextRule("CREDIT_DEBIT_NUMBER", re.compile(r"(?<![\w-])\d(?:[ -]?\d){11,18}(?![\w-])"),
                 _kw(r"credit", r"debit", r"card", r"visa", r"mastercard", r"amex", r"cc")),
     ContextRule("CREDIT_DEBIT_CVV", re.compile(r"(?<![\w-])\d{3,4}(?![\w-])"),
                 _kw(r"c\s?v\s?v2?", r"c\s?v\s?c2?", r"cid", r"security\s+code", r"card\s+verification")),
@@ -125,6 +125,22 @@ def vin_valid(vin: str) -> bool:
     total = sum(_VIN_VALUES[c] * w for c, w in zip(vin, _VIN_WEIGHTS, strict=True))
     check = "X" if total % 11 == 10 else str(total % 11)
     return vin[8] == check and any(c.isalpha() for c in vin) and any(c.isdigit() for c in vin)
+
+
+# Issuer prefixes (IIN ranges) and lengths of the major card networks, from ISO/IEC 7812 registrations
+# as the networks publish them: (prefix range low, high, lengths).
+_CARD_RANGES = (
+    ("4", "4", (13, 16, 19)), ("51", "55", (16,)), ("2221", "2720", (16,)), ("34", "34", (15,)),
+    ("37", "37", (15,)), ("6011", "6011", (16, 19)), ("644", "649", (16, 19)), ("65", "65", (16, 19)),
+    ("35", "35", (16, 19)), ("300", "305", (14,)), ("36", "36", (14,)), ("38", "39", (14, 16)),
+    ("50", "50", tuple(range(12, 20))), ("56", "69", tuple(range(12, 20))), ("1800", "1800", (15,)),
+    ("2131", "2131", (15,)), ("62", "62", tuple(range(16, 20))), ("0604", "0604", tuple(range(12, 20))),
+)
+
+
+def card_prefix_valid(digits: str) -> bool:
+    """True when the number starts with a card network's issuer prefix and has one of its lengths."""
+    return any(low <= digits[:len(low)] <= high and len(digits) in lengths for low, high, lengths in _CARD_RANGES)
 
 
 def result(recognizer: EntityRecognizer, kind: str, begin: int, end: int, score: float) -> RecognizerResult:
