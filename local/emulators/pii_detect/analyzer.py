@@ -14,7 +14,6 @@ import re
 from typing import Any
 
 import tldextract
-
 from presidio_analyzer import AnalyzerEngine, Pattern, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.predefined_recognizers import (
     AbaRoutingRecognizer,
@@ -46,7 +45,12 @@ from local.emulators.pii_detect.ner import (
     StreetAddressRecognizer,
     is_field_label,
 )
-from local.emulators.pii_detect.recognizers import ContextRuleRecognizer, Finding, FormRecognizer, card_prefix_valid
+from local.emulators.pii_detect.recognizers import (
+    ContextRuleRecognizer,
+    Finding,
+    FormRecognizer,
+    card_prefix_valid,
+)
 
 # Presidio entity type -> Comprehend PiiEntity.Type (DetectPiiEntities API reference). The custom
 # recognizers already name Comprehend types, which map to themselves.
@@ -133,6 +137,24 @@ class AllCardsRecognizer(CreditCardRecognizer):
         return bool(super().validate_result(pattern_text)) and card_prefix_valid(digits)
 
 
+class GuardedPhoneRecognizer(PhoneRecognizer):
+    """Presidio's libphonenumber recognizer, skipped for text with fewer than 7 digits (no number fits:
+    the matcher is the slowest recognizer) and without the "CA" pass, which finds what the "US" pass
+    finds (one numbering plan, country code 1)."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_regions=tuple(r for r in PhoneRecognizer.DEFAULT_SUPPORTED_REGIONS if r != "CA"),
+                         name="PhoneRecognizer")
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
+        if len(_DIGIT.findall(text)) < 7:
+            return []
+        return list(super().analyze(text, entities, nlp_artifacts))
+
+
+_DIGIT = re.compile(r"\d")
+
+
 # Dates Presidio's date patterns miss that Comprehend reports as DATE_TIME: timestamps with a time of
 # day, weekdays, and a year after a preposition ("founded in 1991").
 _DATE_PATTERNS = [
@@ -149,7 +171,7 @@ def analyzer(use_model: bool) -> AnalyzerEngine:
     registry = RecognizerRegistry(supported_languages=["en"])
     for recognizer in (
         AllCardsRecognizer(), OfflineEmailRecognizer(), IpRecognizer(), IbanRecognizer(), MacAddressRecognizer(),
-        UsSsnRecognizer(), PhoneRecognizer(), CheckedUrlRecognizer(),
+        UsSsnRecognizer(), GuardedPhoneRecognizer(), CheckedUrlRecognizer(),
         DateRecognizer(patterns=DateRecognizer.PATTERNS + _DATE_PATTERNS), AbaRoutingRecognizer(),
         UsBankRecognizer(), UsPassportRecognizer(), UsLicenseRecognizer(), UsItinRecognizer(), NhsRecognizer(),
         UkNinoRecognizer(), InPanRecognizer(), InAadhaarRecognizer(), InVoterRecognizer(), CaSinRecognizer(),
@@ -158,6 +180,7 @@ def analyzer(use_model: bool) -> AnalyzerEngine:
         registry.add_recognizer(recognizer)
     if use_model:
         registry.add_recognizer(SpacyRecognizer(supported_entities=["PERSON", "LOCATION"]))
+    _OFFLINE_SUFFIXES("warm-up.example.org")  # builds its suffix trie (about 1 s) now, not in a request
     return AnalyzerEngine(registry=registry, nlp_engine=LocalSpacyNlpEngine(use_model=use_model),
                           supported_languages=["en"], default_score_threshold=MIN_SCORE)
 

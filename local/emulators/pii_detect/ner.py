@@ -26,7 +26,7 @@ from typing import Any
 import probablepeople
 import usaddress
 from presidio_analyzer import EntityRecognizer, RecognizerResult
-from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
+from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, NlpEngine, SpacyNlpEngine
 
 from local.emulators.pii_detect.recognizers import Finding, result
 
@@ -112,15 +112,15 @@ _ORDER = {label: rank for rank, labels in enumerate((
 _BOX = ("USPSBoxType", "USPSBoxID", "USPSBoxGroupType", "USPSBoxGroupID")
 _START = re.compile(r"(?<![\w.,-])(?:\d{1,6}[A-Za-z]?|P\.?\s?O\.?\s+Box)(?![\w-])", re.IGNORECASE)
 # USPS Publication 28, appendix B (state and territory codes), and the states' names.
-_STATE_CODES = frozenset(
+_STATE_CODES = frozenset(re.findall(r"\w+",
     "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
-    "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR GU VI AS MP AA AE AP".split())
-_STATE_NAMES = frozenset(w.lower() for w in (
+    "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR GU VI AS MP AA AE AP"))
+_STATE_NAMES = frozenset(re.findall(r"\w+", (
     "Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida Georgia Hawaii Idaho "
     "Illinois Indiana Iowa Kansas Kentucky Louisiana Maine Maryland Massachusetts Michigan Minnesota "
     "Mississippi Missouri Montana Nebraska Nevada New Hampshire Jersey Mexico York North Carolina Dakota Ohio "
     "Oklahoma Oregon Pennsylvania Rhode Island South Tennessee Texas Utah Vermont Virginia Washington West "
-    "Wisconsin Wyoming").split())
+    "Wisconsin Wyoming").lower()))
 _ZIP = re.compile(r"\d{5}(?:-\d{4})?")
 _WINDOW = 120  # characters from the house number on that usaddress reads
 _DOT_KEPT = re.compile(r"(?:^[A-Z]{2}|St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Ter|Cir|Pkwy|Hwy|Sq|Trl|Apt|Ste|Rm|Fl|[NSEW])\.$")
@@ -273,6 +273,6 @@ def merge_addresses(findings: list[Finding], text: str) -> list[Finding]:
     return others + merged
 
 
-def nlp_artifacts(engine: LocalSpacyNlpEngine, paragraphs: Sequence[str]) -> list[NlpArtifacts]:
+def nlp_artifacts(engine: NlpEngine, paragraphs: Sequence[str]) -> list[NlpArtifacts]:
     """One batched pass of the pipeline over the paragraphs."""
-    return [artifacts for _, artifacts in engine.process_batch(list(paragraphs), "en", batch_size=64)]
+    return [item[1] for item in engine.process_batch(list(paragraphs), "en", batch_size=64)]

@@ -143,11 +143,12 @@ def card_prefix_valid(digits: str) -> bool:
     return any(low <= digits[:len(low)] <= high and len(digits) in lengths for low, high, lengths in _CARD_RANGES)
 
 
-def result(recognizer: EntityRecognizer, kind: str, begin: int, end: int, score: float) -> RecognizerResult:
+def result(recognizer: Any, kind: str, begin: int, end: int, score: float) -> RecognizerResult:
     """A Presidio result that names its recognizer (the engine ranks overlaps by recognizer)."""
-    explanation = AnalysisExplanation(recognizer=recognizer.name, original_score=score)
+    name = str(recognizer.name)
+    explanation = AnalysisExplanation(recognizer=name, original_score=score)
     return RecognizerResult(kind, begin, end, score, explanation,
-                            {RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
+                            {RecognizerResult.RECOGNIZER_NAME_KEY: name,
                              RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id})
 
 
