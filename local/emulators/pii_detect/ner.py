@@ -200,9 +200,12 @@ class StreetAddressRecognizer(EntityRecognizer):
 
 # --- names introduced as such -----------------------------------------------------------------
 _NAME_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’-]*\.?"
+# Strong cues ("my name is", "Name:", a title, "Dear") introduce a name whatever its origin; after a
+# weak cue ("Hi", "I'm", "calls me") probablepeople must read the words as a person's name.
+_STRONG_CUE = r"\b(?i:name)(?:\s+is|\s*:)|\bDear|\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Miss)\.?"
+_WEAK_CUE = r"\bcalls?\s+me|\bcalled|\bI'?m|\bI\s+am|\b(?:Hi|Hello|Hey)"
 _INTRODUCED_NAME = re.compile(
-    r"(?:\bname(?:\s+is|\s*:)|\bcalls?\s+me|\bcalled|\bI'?m|\bI\s+am|\bDear|\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Miss)\.?)"
-    rf"[ \t]+(?P<name>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,3}})"
+    rf"(?:(?P<strong>{_STRONG_CUE})|{_WEAK_CUE})[ \t]+(?P<name>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,3}})"
 )
 
 
@@ -229,7 +232,7 @@ class IntroducedNameRecognizer(EntityRecognizer):
         found = []
         for m in _INTRODUCED_NAME.finditer(text):
             name = m.group("name").rstrip(".")
-            if not is_field_label(name) and _is_person(name):
+            if not is_field_label(name) and (m.group("strong") or _is_person(name)):
                 found.append(result(self, "NAME", m.start("name"), m.start("name") + len(name), 0.97))
         return found
 
