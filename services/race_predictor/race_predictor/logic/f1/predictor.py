@@ -13,7 +13,6 @@ import bisect
 import hashlib
 import json
 import math
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,7 +20,6 @@ from typing import Any, Protocol
 from race_predictor.logic.common.inference import MODELS_DIR, ModelBundle, load_bundle
 
 MANIFEST = MODELS_DIR / "f1_pit_battle.json"
-MANIFEST_VARIABLE = "F1_MODEL_MANIFEST"  # another bundle (the hold-out model, for the 2023 replay)
 HASH_CHARS = 8
 
 
@@ -80,7 +78,7 @@ class TreePitBattlePredictor:
 
     @classmethod
     def load(cls, manifest: Path | None = None) -> TreePitBattlePredictor:
-        path = manifest or Path(os.environ.get(MANIFEST_VARIABLE) or MANIFEST)
+        path = manifest or MANIFEST
         return cls(load_bundle(path), path.parent)
 
     def predict(self, rows: Sequence[Sequence[float]]) -> list[tuple[float, float, float]]:
