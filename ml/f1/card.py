@@ -157,7 +157,7 @@ def reproduce(data: Path) -> None:
         [python, "-m", "ml.f1.train", "--data", str(data), "--holdout", str(HOLDOUT)],
         [python, "-m", "ml.f1.replay", "--season", str(HOLDOUT), "--data", str(data), "--score",
          str(ARTIFACTS / f"replay_{HOLDOUT}.json"), "--local", "--model",
-         str(ARTIFACTS / "holdout" / "f1_pit_battle.json"), "--speed", "0", "--window", "30"],
+         str(ARTIFACTS / "holdout" / "f1_pit_battle.json"), "--speed", "0", "--window", "60"],
         [python, "-m", "ml.f1.train", "--data", str(data)],
     ]
     for step in steps:

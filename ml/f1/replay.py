@@ -6,7 +6,7 @@
 Scoring a whole season through the API (issue 18.4: what the service publishes, nothing else):
 
     nice -n 10 .venv/bin/python -m ml.f1.replay --season 2023 --score ml/f1/artifacts/replay_2023.json \
-        --local --model ml/f1/artifacts/holdout/f1_pit_battle.json --speed 0 --window 30
+        --local --model ml/f1/artifacts/holdout/f1_pit_battle.json --speed 0 --window 60
 
 `--local` starts the local cloud (`local.cloud.LocalCloud`: moto, API Gateway, the function from its
 built artifact) with F1_MODEL_MANIFEST pointing at `--model` (the model trained without that
