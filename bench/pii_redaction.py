@@ -8,8 +8,13 @@
 2. The function's own CPU per record with Comprehend answered instantly (answers replayed from
    memory, so only decoding, field selection, packing, offset mapping, masking and encoding count).
 3. Peak Python memory of a 6 MB invocation (Lambda's payload limit) against the template's MemorySize.
+4. One quota for the whole account (issue 12 item 4): as many invocations at once as the function's
+   reserved concurrency for the quota (4 for 50 requests/s, logic/quota.py), each with its own 1 MB
+   batch and its own share of the quota, against the same emulator quota: throttles answered, fields
+   masked for want of capacity (must be 0), wall time against the quota's bound (all requests /
+   quota). The same run with every invocation at the old per-invocation ceiling (45/s) for contrast.
 
-    .venv/bin/python bench/pii_redaction.py [--batch-mb 1] [--latency-ms 25] [--quota 50]
+    .venv/bin/python bench/pii_redaction.py [--batch-mb 1] [--latency-ms 25] [--quota 50] [--only-concurrent]
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import gc
 import json
 import logging
 import multiprocessing
+import os
 import sys
 import time
 import tracemalloc
@@ -43,6 +49,7 @@ from pii_redaction.adapters.comprehend import ComprehendGateway  # noqa: E402
 from pii_redaction.logic.batch import ScreeningOptions  # noqa: E402
 from pii_redaction.logic.fields import parse_field_paths  # noqa: E402
 from pii_redaction.logic.ports import Call, CallResult  # noqa: E402
+from pii_redaction.logic.quota import invocation_share, reserved_concurrency  # noqa: E402
 from pii_redaction.logic.screening import screen  # noqa: E402
 from pii_redaction.models import InputRecord  # noqa: E402
 from pitwall_shared import pricing  # noqa: E402
@@ -69,6 +76,16 @@ class EmulatorControl:
     def detect_seconds(self) -> float:
         with urllib.request.urlopen(self.url + "/_emulator/stats", timeout=30) as response:  # noqa: S310
             return float(json.loads(response.read())["detect_seconds"])
+
+    def configure(self, **faults) -> None:
+        request = urllib.request.Request(self.url + "/_emulator/config", data=json.dumps(faults).encode(),  # noqa: S310
+                                         method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback emulator
+            response.read()
+
+    def errors(self) -> dict[str, int]:
+        with urllib.request.urlopen(self.url + "/_emulator/stats", timeout=30) as response:  # noqa: S310
+            return dict(json.loads(response.read())["errors"])
 
     def reset(self) -> None:
         request = urllib.request.Request(self.url + "/_emulator/reset", data=b"{}", method="POST")  # noqa: S310
@@ -131,6 +148,9 @@ def main() -> None:
     parser.add_argument("--quota", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--skip-comparison", action="store_true", help="only the CPU and memory figures")
+    parser.add_argument("--only-concurrent", action="store_true", help="only the concurrent-invocation run (4.)")
+    parser.add_argument("--invocations", type=int, default=None,
+                        help="concurrent invocations (default: the reserved concurrency for --quota)")
     args = parser.parse_args()
 
     # The emulator runs in its own process, as Comprehend is a remote service: its detection work
@@ -139,10 +159,12 @@ def main() -> None:
     emulator = multiprocessing.Process(target=serve, args=(ports, args.latency_ms, args.quota), daemon=True)
     emulator.start()
     url = ports.get(timeout=120)
-    client = boto3.client("comprehend", endpoint_url=url,
-                          region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x",  # noqa: S106 - the emulator takes any
-                          config=Config(retries={"max_attempts": 1}, max_pool_connections=64, read_timeout=30))
+    client = comprehend(url)
     app = EmulatorControl(url)
+    if args.only_concurrent:
+        concurrent_invocations(app, url, args)
+        emulator.terminate()
+        return
 
     data = batch(int(args.batch_mb * 1_000_000))
     size = sum(len(base64.b64decode(r.data)) for r in data)
@@ -153,8 +175,76 @@ def main() -> None:
 
     if not args.skip_comparison:
         compare(app, client, data, options, args)
+        concurrent_invocations(app, url, args)
     cpu_and_memory(data, size, options)
     emulator.terminate()
+
+
+def comprehend(url: str):
+    return boto3.client("comprehend", endpoint_url=url,
+                        region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x",  # noqa: S106 - the emulator takes any
+                        config=Config(retries={"mode": "standard", "max_attempts": 0},  # no botocore retry: the gateway retries
+                                      max_pool_connections=64, read_timeout=30))
+
+
+def masked_fields(outcome) -> int:
+    """Fields masked whole because Comprehend could not be asked (records marked uninspected)."""
+    count = 0
+    for record in outcome.records:
+        if record.masked_uninspected:
+            document = json.loads(base64.b64decode(record.data))
+            count += sum(1 for name in FIELDS if document.get(name))
+        elif record.reason_kind == "uninspected":  # policies drop / fail
+            count += len(FIELDS)
+    return count
+
+
+def concurrent_invocations(app, url: str, args) -> None:
+    """4. Several invocations at once, each pacing itself, against one emulator quota."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    count = args.invocations or reserved_concurrency(args.quota)
+    share = invocation_share(args.quota, reserved_concurrency(args.quota))
+    batches = [batch(int(args.batch_mb * 1_000_000), seed=20 + i) for i in range(count)]
+    options = ScreeningOptions(paths=parse_field_paths(",".join(FIELDS)))
+    print(f"\nconcurrent invocations: {count} at once, {len(batches[0])}-{max(map(len, batches))} records each; "
+          f"quota {args.quota:.0f}/s -> reserved concurrency {reserved_concurrency(args.quota)}, "
+          f"share {share:.2f}/s per invocation")
+    # Warm the emulator's memo of every paragraph first (quota off, unpaced): the runs below then
+    # measure pacing and throttling against Comprehend's modelled service time (--latency-ms), not
+    # the emulator's own detection CPU on a shared machine.
+    app.reset()
+    app.configure(rps_quota=None)
+    warm = ComprehendGateway(comprehend(url), max_concurrency=args.concurrency, max_rps=10_000)
+    for each in batches:
+        screen(each, options, warm)
+    app.configure(rps_quota=args.quota)
+    for label, rps in (("share of the account quota", share), ("old per-invocation ceiling", 45.0)):
+        errors_before = app.errors().get("ThrottlingException", 0)
+        detect_before = app.detect_seconds()
+        gateways = [ComprehendGateway(comprehend(url), max_concurrency=args.concurrency, max_rps=rps)
+                    for _ in batches]
+        started = time.perf_counter()
+
+        def invoke(pair, started=started):
+            outcome = screen(pair[0], options, pair[1])
+            return outcome, time.perf_counter() - started
+
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            outcomes, walls = zip(*pool.map(invoke, zip(batches, gateways, strict=True)), strict=True)
+        wall = time.perf_counter() - started
+        total = sum(requests(o) for o in outcomes)
+        answered = sum(o.usage[api].requests for o in outcomes for api in o.usage)
+        bound = answered / args.quota
+        throttles = app.errors().get("ThrottlingException", 0) - errors_before
+        print(f"  {label} ({rps:.2f}/s each): throttles answered {throttles} "
+              f"(retried by the gateways: {sum(g.throttled for g in gateways)}), "
+              f"fields masked for want of capacity {sum(masked_fields(o) for o in outcomes)} (must be 0), "
+              f"requests {answered} answered + {total - answered} given up")
+        print(f"    wall {wall:.2f} s vs quota bound {bound:.2f} s ({answered} requests / {args.quota:.0f}/s): "
+              f"{wall / bound:.2f}x (target <= 1.5); invocations ended at "
+              f"{', '.join(f'{w:.1f}' for w in walls)} s; emulator detecting {app.detect_seconds() - detect_before:.1f} s; "
+              f"load average {os.getloadavg()[0]:.1f}")
 
 
 def compare(app, client, data, options, args) -> None:

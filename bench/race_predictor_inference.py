@@ -1,7 +1,8 @@
 """How race_predictor should run its tree models: ONNX Runtime, a compiled model (treelite +
 tl2cgen), or the dependency-free evaluator it ships (`TreeEnsemble` over `*.trees.json`).
 
-    .venv/bin/python bench/race_predictor_inference.py          # ~1 min on 2 cores
+    .venv/bin/python bench/race_predictor_inference.py             # ~1.5 min on 2 cores
+    .venv/bin/python bench/race_predictor_inference.py --function  # part 2 only
 
 Part 1, per model (F1 swap, F1 gap, NHL face-off) and per runtime:
   cold s     a fresh isolated interpreter: import the runtime, load the model, predict one row
@@ -217,28 +218,44 @@ def shipped_function() -> list[str]:
                    "from race_predictor.logic.f1.predictor import MANIFEST as F1\n"
                    "from race_predictor.logic.nhl.predictor import MANIFEST as NHL\n"
                    "load_bundle(F1); load_bundle(NHL)")
-    lines = [f"{'function':<34} {'cold s':>7} {'target':>7} {'unzipped MB':>12} {'target':>7}"]
-    for logical_id, function in host.stack.functions.items():
-        if not function.handler.startswith("race_predictor."):
-            continue
-        runs = [import_handler(host, logical_id, then=load_models) for _ in range(3)]
-        problems = [problem for _, problem in runs if problem]
-        cold_text = f"{statistics.median(s for s, _ in runs if s is not None):.2f}" if not problems else "FAILED"
-        folders = [deploy.function_dir(logical_id), *deploy.layer_dirs(logical_id)]
-        size = sum(_tree_bytes(folder) for folder in folders)
-        lines.append(f"{logical_id:<34} {cold_text:>7} {TARGET_COLD_S:>7.1f} {size / 2**20:>12.1f} {TARGET_PACKAGE_MB:>7.0f}")
-        lines += [f"  {problem}" for problem in dict.fromkeys(problems)]
+    lines = [f"{'function':<26} {'cold s':>7} {'cpu s':>6} {'no .pyc s':>9} {'ratio':>6} {'target':>7} "
+             f"{'unzipped MB':>12} {'target':>7}"]
+    with tempfile.TemporaryDirectory() as empty:
+        # `-X pycache_prefix=<empty folder>`: Python looks for bytecode there only, finds none and
+        # compiles every module, as a cold start of an artifact shipped without .pyc files does.
+        without = ("-X", f"pycache_prefix={empty}")
+        for logical_id, function in host.stack.functions.items():
+            if not function.handler.startswith("race_predictor."):
+                continue
+            runs: dict[str, list[float]] = {"wall": [], "cpu": [], "bare": []}
+            problems: list[str] = []
+            for _ in range(5):  # interleaved, so both variants see the same load on a shared machine
+                for key, flags, cpu in (("wall", (), False), ("cpu", (), True), ("bare", without, False)):
+                    seconds, problem = import_handler(host, logical_id, then=load_models, flags=flags, cpu=cpu)
+                    runs[key].append(seconds) if seconds is not None else problems.append(str(problem))
+            folders = [deploy.function_dir(logical_id), *deploy.layer_dirs(logical_id)]
+            size = sum(_tree_bytes(folder) for folder in folders)
+            if problems:
+                lines.append(f"{logical_id:<26} FAILED")
+                lines += [f"  {problem}" for problem in dict.fromkeys(problems)]
+                continue
+            wall, cpu, bare = (statistics.median(runs[key]) for key in ("wall", "cpu", "bare"))
+            lines.append(f"{logical_id:<26} {wall:>7.2f} {cpu:>6.2f} {bare:>9.2f} {bare / wall:>6.2f} {TARGET_COLD_S:>7.1f} "
+                         f"{size / 2**20:>12.1f} {TARGET_PACKAGE_MB:>7.0f}")
     lines.append("cold s: fresh interpreter, handler module imported from the host artifact + both model bundles "
-                 "loaded (median of 3); unzipped MB: the arm64 deploy artifact, function + layers")
+                 "loaded (median of 5, wall); cpu s: the same process's CPU time (steadier when the machine is shared); "
+                 "no .pyc s: the same import with the shipped bytecode ignored (what an artifact without .pyc pays); "
+                 "ratio: no .pyc / shipped, measured in one run; unzipped MB: the arm64 deploy artifact, function + layers")
     return lines
 
 
 def main() -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     print(__doc__.split("\n\n")[0])
-    with tempfile.TemporaryDirectory() as work:
-        print("\n".join(compare_runtimes(Path(work))))
-    print()
+    if "--function" not in sys.argv[1:]:
+        with tempfile.TemporaryDirectory() as work:
+            print("\n".join(compare_runtimes(Path(work))))
+        print()
     print("\n".join(shipped_function()))
     return 0
 

@@ -2,7 +2,8 @@
 
 For every function, with its layers: each compiled file (ELF header) is for the function's CPU and
 each Python extension for the runtime's ABI; each wheel's tags (`*.dist-info/WHEEL`) fit the
-runtime's CPU, ABI and glibc; each layer was built for the function's architecture and lists its
+runtime's CPU, ABI and glibc; each bytecode file (`.pyc`) is for the runtime's Python (its magic
+number) and the modules of the function's own code ship with theirs; each layer was built for the function's architecture and lists its
 runtime; the tests' interpreter is the runtime's Python version; the handler imports from the
 artifact alone, in a fresh interpreter (`-I -S`: function folder, layers and the runtime's boto3,
 no venv) -- possible only for units of this machine's architecture, so the import half runs on the
@@ -11,6 +12,7 @@ host copy, built from the same inputs; and the unzipped size beside Lambda's lim
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -92,6 +94,9 @@ def inspect(artifact: Artifact, *, import_handlers: bool | None = None) -> Repor
             checked.add(folder)
             owner = function.logical_id if folder == folders[0] else folder.parent.name
             report.problems += [f"{owner}: {message}" for message in compiled_problems(folder, target)]
+            if f"python{target.version}" == tests_python and (missing := missing_bytecode(folder)):
+                report.problems.append(f"{owner}: {len(missing)} modules ship without their bytecode, e.g. "
+                                       f"{missing[0]} (each is compiled again at every cold start)")
         sizes = [_tree_bytes(folder) for folder in folders]
         item = FunctionReport(function.logical_id, target, sizes[0], sum(sizes[1:]))
         if item.total_bytes > UNZIPPED_LIMIT_BYTES:
@@ -119,12 +124,33 @@ def compiled_problems(folder: Path, target: Target) -> list[str]:
         if abi and f"cp{abi.group(1)}{abi.group(2)}" != target.abi:
             problems.append(f"{relative} is built for CPython {abi.group(1)}.{abi.group(2)}, "
                             f"the runtime is {target.runtime}")
+        if path.suffix == ".pyc" and not _bytecode_fits(path, target):
+            problems.append(f"{relative} is bytecode for another Python than the runtime's {target.runtime}")
         if path.name == "WHEEL" and path.parent.name.endswith(".dist-info"):
             tags = [line.split(":", 1)[1].strip() for line in path.read_text().splitlines() if line.startswith("Tag:")]
             if tags and not any(wheel_tag_fits(tag, target) for tag in tags):
                 problems.append(f"{path.parent.name} has wheel tags {tags}, none loads on {target.arch}/{target.runtime} "
                                 f"(glibc {target.glibc[0]}.{target.glibc[1]})")
     return problems
+
+
+def missing_bytecode(folder: Path) -> list[str]:
+    """The modules under `folder` that ship without their .pyc: each would be compiled again at
+    every cold start (Lambda's code folders are read-only, so Python cannot cache it there)."""
+    tag = sys.implementation.cache_tag
+    return [path.relative_to(folder).as_posix() for path in sorted(folder.rglob("*.py"))
+            if not (path.parent / "__pycache__" / f"{path.stem}.{tag}.pyc").is_file()]
+
+
+def _bytecode_fits(path: Path, target: Target) -> bool:
+    """A .pyc loads on the runtime when its name's tag is the runtime's (cpython-311) and, when the
+    checking interpreter is that Python, its magic number is this interpreter's."""
+    if f".cpython-{target.version.replace('.', '')}." not in path.name:
+        return False
+    if f"{sys.version_info.major}.{sys.version_info.minor}" != target.version:
+        return True  # the version mismatch itself is reported once, for the template
+    with open(path, "rb") as handle:
+        return handle.read(4) == importlib.util.MAGIC_NUMBER
 
 
 def elf_machine(path: Path) -> str | None:
@@ -167,7 +193,7 @@ _IMPORT_PROBE = """
 import importlib, json, sys, time
 sys.path[:0] = json.loads(sys.argv[1])
 module, _, attribute = sys.argv[2].rpartition(".")
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 try:
     getattr(importlib.import_module(module), attribute)
     exec(sys.argv[3])  # what a first request does besides the import (e.g. load models), timed with it
@@ -175,15 +201,16 @@ except Exception as error:
     print(json.dumps({"error": f"{type(error).__name__}: {error}",
                       "module": getattr(error, "name", None) if isinstance(error, ImportError) else None}))
 else:
-    print(json.dumps({"seconds": time.perf_counter() - start}))
+    print(json.dumps({"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu}))
 """
 
 
 def import_handler(artifact: Artifact, logical_id: str, *, interpreter: str | None = None,
-                   then: str = "") -> tuple[float | None, str | None]:
+                   then: str = "", flags: tuple[str, ...] = (), cpu: bool = False) -> tuple[float | None, str | None]:
     """Import the function's handler in a fresh isolated interpreter with only the artifact on its
     path (and run the statements `then`, timed with the import); return (seconds, None) or (None, a
-    message naming the function and the missing module)."""
+    message naming the function and the missing module). `cpu`: the seconds are the process's CPU
+    time rather than wall time (steadier on a shared machine); `flags`: more interpreter options."""
     function = artifact.stack.functions[logical_id]
     target = artifact.targets[logical_id]
     paths = [str(artifact.function_dir(logical_id)), *map(str, artifact.layer_dirs(logical_id)), str(runtime_dir(target))]
@@ -198,14 +225,14 @@ def import_handler(artifact: Artifact, logical_id: str, *, interpreter: str | No
             value = str(parameters[value["Ref"]]["Default"])
         environment[name] = value if isinstance(value, str) else f"placeholder-{name.lower()}"
     python = interpreter or str(getattr(sys, "_base_executable", None) or sys.executable)
-    done = subprocess.run([python, "-I", "-S", "-B", "-c", _IMPORT_PROBE, json.dumps(paths), function.handler, then],
+    done = subprocess.run([python, "-I", "-S", "-B", *flags, "-c", _IMPORT_PROBE, json.dumps(paths), function.handler, then],
                           capture_output=True, text=True, env=environment, timeout=120, check=False)
     try:
         answer = json.loads(done.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
         return None, f"{logical_id}: importing {function.handler!r} crashed the interpreter: {done.stderr.strip()[-500:]}"
     if "error" not in answer:
-        return float(answer["seconds"]), None
+        return float(answer["cpu_seconds" if cpu else "seconds"]), None
     message = (f"{logical_id}: handler {function.handler!r} does not import from its artifact alone: "
                f"{answer['error']}")
     if answer.get("module"):

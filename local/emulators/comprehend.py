@@ -2,7 +2,10 @@
 
 Real offline detection (`local.emulators.pii_detect`), the real request limits and error codes, and
 switchable faults for tests and benchmarks: added latency, a requests-per-second quota answered with
-`ThrottlingException`, a random error rate, and slow calls that outlast a client's read timeout.
+`ThrottlingException`, a random error rate, and slow calls that outlast a client's read timeout; and
+`isolate_paragraphs=False`, a mode in which a request is read as one paragraph (blank lines joined), so
+context and entities may cross the blank line a packed request puts between values — what Comprehend
+may do, since nothing in its documentation says it reads paragraphs apart (issue 12 item 6).
 Faults can be changed at run time with `POST /_emulator/config`; `GET /_emulator/stats` returns call
 counts and characters per API (no text). Other Comprehend actions answer `UnknownOperationException`.
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 from collections import defaultdict, deque
@@ -45,6 +49,22 @@ class Faults:
     slow_rate: float = 0.0
     slow_ms: float = 0.0
     seed: int | None = None
+    # False: blank lines do not separate the detector's paragraphs (the whole request is one).
+    isolate_paragraphs: bool = True
+
+
+# A run of blank lines (what separates the detector's paragraphs).
+_BLANK_LINES = re.compile(r"\n(?:[ \t\r\f\v]*\n)+")
+
+
+def joined_paragraphs(text: str) -> str:
+    r"""`text` with every run of blank lines turned into one newline and spaces (same length, so the
+    entities' offsets still point into the request's text).
+
+    >>> joined_paragraphs("a\n\n\nb\n \nc")
+    'a\n  b\n  c'
+    """
+    return _BLANK_LINES.sub(lambda m: "\n" + " " * (len(m.group()) - 1), text)
 
 
 @dataclass
@@ -130,8 +150,11 @@ class ComprehendEmulator:
                                f"{MAX_TEXT_BYTES} bytes while in this request the text size is {size} bytes")
         return text
 
+    def _analysed(self, text: str) -> str:
+        return text if self.faults.isolate_paragraphs else joined_paragraphs(text)
+
     def detect_pii_entities(self, body: dict[str, Any]) -> dict[str, Any]:
-        text = self._text(body)
+        text = self._analysed(self._text(body))
         with self._detect_lock:
             started = time.perf_counter()
             entities = self.detector.detect(text)
@@ -140,7 +163,7 @@ class ComprehendEmulator:
                              for e in entities]}
 
     def contains_pii_entities(self, body: dict[str, Any]) -> dict[str, Any]:
-        text = self._text(body)
+        text = self._analysed(self._text(body))
         with self._detect_lock:
             started = time.perf_counter()
             labels = self.detector.labels(text)
@@ -206,9 +229,9 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
 
 def make_app(*, latency_ms: float = 0.0, rps_quota: float | None = None, error_rate: float = 0.0,
              error_code: str = "InternalServerException", slow_rate: float = 0.0, slow_ms: float = 0.0,
-             seed: int | None = None, use_model: bool = True) -> ComprehendEmulator:
+             seed: int | None = None, use_model: bool = True, isolate_paragraphs: bool = True) -> ComprehendEmulator:
     """Build the Comprehend emulator WSGI app with the given faults."""
-    faults = Faults(latency_ms, rps_quota, error_rate, error_code, slow_rate, slow_ms, seed)
+    faults = Faults(latency_ms, rps_quota, error_rate, error_code, slow_rate, slow_ms, seed, isolate_paragraphs)
     detector = PiiDetector(use_model=use_model)
     # Loaded while the local cloud starts (the emulator is ready only then), so no caller's first
     # request waits seconds for the model and runs into its read timeout.

@@ -13,10 +13,12 @@ Example::
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 CONNECT_TIMEOUT_S = 2
 READ_TIMEOUT_S = 5
@@ -84,3 +86,20 @@ def conditional_check_failed(error: BaseException) -> bool:
         return False
     reasons = getattr(error, "response", {}).get("CancellationReasons") or []
     return not reasons or any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
+
+
+def conditional_write(write: Callable[[], object]) -> bool:
+    """Run one conditional DynamoDB write: True when it was written, False when its condition did
+    not hold (`conditional_check_failed`); any other error is raised.
+
+    Example::
+
+        created = conditional_write(lambda: table.put_item(..., ConditionExpression="attribute_not_exists(pk)"))
+    """
+    try:
+        write()
+    except ClientError as error:
+        if conditional_check_failed(error):
+            return False
+        raise
+    return True

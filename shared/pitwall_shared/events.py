@@ -67,7 +67,9 @@ class BusEvent(_BusEvent[Envelope]):
 
 
 class AwsEvent(_BusEvent[dict[str, Any]]):
-    """An event AWS puts on a bus (A2I `HumanLoop Status Change`, say): its detail is AWS's shape."""
+    """An event whose detail is read after its `source` and `detail-type` are known: one AWS puts on
+    a bus (A2I `HumanLoop Status Change`, say; its detail is AWS's shape), or the message of a queue
+    that takes several kinds (human review's trigger parses a Pitwall detail with `Envelope`)."""
 
 
 def _timestamp(moment: datetime) -> str:

@@ -18,8 +18,9 @@ os.environ.setdefault("USAGE_TABLE_NAME", "pitwall-cost-usage-test")
 os.environ.setdefault("EVENT_BUS_NAME", "pitwall-test")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-from cost_calculator.api import STORE, app  # noqa: E402
-from cost_calculator.config import ApiSettings  # noqa: E402
+from cost_calculator import factory  # noqa: E402
+from cost_calculator.api import app  # noqa: E402
+from cost_calculator.settings import ApiSettings  # noqa: E402
 from pitwall_shared.settings import SettingsError, load_settings  # noqa: E402
 from tests.hypothesis_profiles import examples  # noqa: E402
 from tests.service.test_cost_calculator_consumer import ENDPOINT, consume, traffic, usage_cloud  # noqa: E402
@@ -216,7 +217,7 @@ def test_recommendation_from_observed_usage(cloud, client):
 
 
 def test_recommendation_configured_by_a_table_item(cloud, client):
-    cloud["dynamodb"].put_item(TableName=STORE.table_name, Item={
+    cloud["dynamodb"].put_item(TableName=factory.store().table_name, Item={
         "pk": {"S": "ENDPOINT#quiet-endpoint"}, "sk": {"S": "CONFIG"}, "configured_inference_units": {"N": "3"}})
     body = client.http.get("/endpoints/quiet-endpoint/recommendation").json_body
     assert (body["configured_inference_units"], body["recommended_inference_units"]) == (3, 1)

@@ -19,7 +19,7 @@ os.environ.setdefault("USAGE_TABLE_NAME", "pitwall-cost-usage-test")
 os.environ.setdefault("EVENT_BUS_NAME", "pitwall-test")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-from cost_calculator import handlers  # noqa: E402
+from cost_calculator import factory, handlers  # noqa: E402
 from cost_calculator.adapters.publisher import RightsizingPublisher  # noqa: E402
 from local.provision import load_template  # noqa: E402
 from pitwall_shared import aws  # noqa: E402
@@ -57,17 +57,13 @@ def usage_cloud(monkeypatch):
     aws.client.cache_clear()
     with mock_aws():
         dynamodb, events, sqs = aws.client("dynamodb"), aws.client("events"), aws.client("sqs")
-        from cost_calculator.api import STORE as API_STORE
-
-        # Both functions read USAGE_TABLE_NAME at import; serve whichever names they resolved.
-        for table in {handlers.SETTINGS.usage_table_name, API_STORE.table_name}:
-            create_usage_table(dynamodb, table)
-        events.create_event_bus(Name=handlers.SETTINGS.event_bus_name)
+        create_usage_table(dynamodb, factory.store().table_name)
+        events.create_event_bus(Name=factory.consumer_settings().event_bus_name)
         queue_url = sqs.create_queue(QueueName="rightsizing-capture")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name="capture", EventBusName=handlers.SETTINGS.event_bus_name,
+        events.put_rule(Name="capture", EventBusName=factory.consumer_settings().event_bus_name,
                         EventPattern=json.dumps({"detail-type": ["EndpointRightsizingRecommended"]}))
-        events.put_targets(Rule="capture", EventBusName=handlers.SETTINGS.event_bus_name,
+        events.put_targets(Rule="capture", EventBusName=factory.consumer_settings().event_bus_name,
                            Targets=[{"Id": "q", "Arn": queue_arn}])
         yield {"dynamodb": dynamodb, "sqs": sqs, "queue_url": queue_url}
     aws.client.cache_clear()
@@ -124,7 +120,7 @@ def failures(response):
 
 def endpoint_minutes(dynamodb):
     items = dynamodb.query(
-        TableName=handlers.SETTINGS.usage_table_name, KeyConditionExpression="pk = :pk AND begins_with(sk, :m)",
+        TableName=factory.consumer_settings().usage_table_name, KeyConditionExpression="pk = :pk AND begins_with(sk, :m)",
         ExpressionAttributeValues={":pk": {"S": f"ENDPOINT#{ENDPOINT}"}, ":m": {"S": "MINUTE#"}})["Items"]
     return items
 
@@ -152,12 +148,12 @@ def test_sample_traffic_event_is_counted_and_configures_the_endpoint(cloud):
     assert (minute["characters"]["N"], minute["requests"]["N"]) == ("30000", "50")
     # The minute counter expires (TTL) a few days after its minute.
     assert int(minute["expires_at"]["N"]) > datetime.now(UTC).timestamp() + 86_400
-    assert handlers.STORE.configured(ENDPOINT) == 8
+    assert factory.store().configured(ENDPOINT) == 8
 
 
 def test_sample_comprehend_usage_is_counted_per_api(cloud):
     assert consume(*sample("sqs_comprehend_usage_pii_batch.json")["Records"]) == {"batchItemFailures": []}
-    items = cloud["dynamodb"].scan(TableName=handlers.SETTINGS.usage_table_name)["Items"]
+    items = cloud["dynamodb"].scan(TableName=factory.consumer_settings().usage_table_name)["Items"]
     by_pk = {item["pk"]["S"]: item for item in items if item["sk"]["S"].startswith("MINUTE#")}
     assert by_pk["PII_API#ContainsPiiEntities"]["billed_units"]["N"] == "2000"
     assert by_pk["PII_API#DetectPiiEntities"]["characters"]["N"] == "4300"

@@ -217,3 +217,65 @@ def test_records_without_a_data_string_and_hostile_json_fail_alone(env):
     report = e.published()["PiiRedactionReport"][0]
     assert_valid_event("PiiRedactionReport", report)
     assert report["data"]["failure_reasons"] == {"no-data": 3, "duplicate-key": 1}
+
+
+# --- uncertain PII for human review (issue 19 item 2, producer side) -----------------------------
+REVIEW_BUCKET = "pitwall-raw-pii-test"
+REVIEW_BAND = (0.5, 0.999)
+
+
+def test_uncertain_entities_are_masked_and_sent_to_review_without_their_text(env):
+    from local.emulators.pii_detect import PiiDetector
+
+    e = env(PII_REVIEW_BAND=",".join(map(str, REVIEW_BAND)), PII_REVIEW_BUCKET=REVIEW_BUCKET)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=REVIEW_BUCKET)
+    batch = _event("firehose_golden_record.json")
+    response = e.handler.handler(batch, LambdaContext())
+    [record] = response["records"]
+    assert record["result"] == "Ok" and _decoded(record) == GOLDEN["expected"]  # masked exactly as without review
+
+    published = e.published()
+    candidates = published["PiiReviewCandidate"]
+    detector = PiiDetector()
+    expected = {}
+    for name in ("Tweet1", "Tweet2"):
+        text = GOLDEN["record"][name]
+        alone = [(x.begin, x.end, x.type) for x in detector.detect(text) if REVIEW_BAND[0] <= x.score < REVIEW_BAND[1]]
+        if alone:
+            expected[name] = (text, alone)
+    assert expected, "the golden record should have entities in the band"
+    assert sorted(c["data"]["field"] for c in candidates) == sorted(expected)
+    for candidate in candidates:
+        assert_valid_event("PiiReviewCandidate", candidate)
+        data = candidate["data"]
+        text, alone = expected[data["field"]]
+        # The event: no text of the value, not even one entity; the task object: the text and the spans.
+        blob = json.dumps(candidate)
+        assert text not in blob and not any(text[b:end] in blob for b, end, _ in alone)
+        assert [(s["begin_offset"], s["end_offset"], s["type"]) for s in data["spans"]] == alone
+        bucket, key = data["task_object"].removeprefix("s3://").split("/", 1)
+        assert bucket == REVIEW_BUCKET and key.startswith("pii-review/")
+        task = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        assert task == {"text": text, "spans": data["spans"], "field": data["field"],
+                        "record_id": batch["records"][0]["recordId"]}
+        assert data["record_id"] == batch["records"][0]["recordId"]
+    # No other event carries the text either.
+    everything = json.dumps(published)
+    assert "548-95-6370" not in everything and "Serdar" not in everything
+
+
+@pytest.mark.parametrize("policy,result", [("fail", "ProcessingFailed"), ("drop", "Dropped")])
+def test_a_review_task_that_cannot_be_written_fails_its_record_per_policy(env, policy, result):
+    e = env(PII_REVIEW_BAND=",".join(map(str, REVIEW_BAND)), PII_REVIEW_BUCKET="no-such-bucket",
+            PII_FAILURE_POLICY=policy)
+    batch = _event("firehose_golden_record.json")
+    control = json.loads(json.dumps(batch["records"][0]))
+    control["recordId"] = "control"
+    control["data"] = base64.b64encode(json.dumps({"Tweet1": "hello there", "Tweet2": ""}).encode()).decode()
+    batch["records"].append(control)
+    response = e.handler.handler(batch, LambdaContext())
+    assert [r["result"] for r in response["records"]] == [result, "Ok"]
+    published = e.published()
+    assert "PiiReviewCandidate" not in published
+    assert published["PiiRedactionReport"][0]["data"]["failure_reasons"] == {"review-unsaved": 1}

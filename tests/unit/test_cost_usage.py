@@ -21,7 +21,7 @@ from cost_calculator.logic.usage import (
     usage_update,
     window,
 )
-from cost_calculator.models import Envelope
+from pitwall_shared.events import Envelope
 from pitwall_shared.pricing import current_prices
 
 PRICES = current_prices()

@@ -1,6 +1,6 @@
 """HTTP API of the cost calculator (Chalice; deployed as one function behind API Gateway with one
-`Api` event per route in template.yaml). Each route only delegates: pricing logic lives in
-`logic/`, request plumbing in `http_answers.py`.
+`Api` event per route in template.yaml). Each route is one line: read the request with
+`routes/answers.py`, compute with `logic/`, objects from `factory`.
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from typing import Any
 from chalice import Chalice, Response
 from chalice.app import Request
 
-from cost_calculator.adapters.usage_store import UsageStore
-from cost_calculator.config import ApiSettings
-from cost_calculator.http_answers import ANY_CONTENT_TYPE, answer_body, answer_query
+from cost_calculator import factory
 from cost_calculator.logic.estimates import estimate_endpoint, estimate_pii
+from cost_calculator.logic.service import recommendation_for
 from cost_calculator.logic.traffic import plan_traffic
 from cost_calculator.models import (
     EndpointEstimateRequest,
@@ -21,17 +20,11 @@ from cost_calculator.models import (
     RecommendationQuery,
     TrafficProfileRequest,
 )
-from cost_calculator.usage_service import recommendation_for
-from pitwall_shared.observability import observability
-from pitwall_shared.pricing import current_prices
-from pitwall_shared.settings import load_settings
-
-logger, _metrics, _tracer = observability("cost_calculator")
-SETTINGS = load_settings(ApiSettings)
-STORE = UsageStore(SETTINGS.usage_table_name)
-PRICES = current_prices()
+from cost_calculator.routes.answers import ANY_CONTENT_TYPE, answer_body, answer_query
 
 app = Chalice(app_name="cost_calculator", configure_logs=False)
+factory.store()  # settings read and objects built in the init phase: a bad variable fails the cold start
+factory.prices()
 
 
 def _request() -> Request:
@@ -48,23 +41,26 @@ def _headers() -> Any:
     return _request().headers
 
 
+def _query(name: str) -> dict[str, Any]:
+    return {**(_request().query_params or {}), "name": name}
+
+
 @app.route("/estimates/endpoint", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def endpoint_estimate() -> Response:
-    return answer_body(_body(), _headers(), EndpointEstimateRequest, lambda request: estimate_endpoint(request, PRICES))
+    return answer_body(_body(), _headers(), EndpointEstimateRequest, lambda r: estimate_endpoint(r, factory.prices()))
 
 
 @app.route("/estimates/pii", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def pii_estimate() -> Response:
-    return answer_body(_body(), _headers(), PiiEstimateRequest, lambda request: estimate_pii(request, PRICES))
+    return answer_body(_body(), _headers(), PiiEstimateRequest, lambda r: estimate_pii(r, factory.prices()))
 
 
 @app.route("/estimates/traffic", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def traffic_plan() -> Response:
-    return answer_body(_body(), _headers(), TrafficProfileRequest, lambda request: plan_traffic(request, PRICES))
+    return answer_body(_body(), _headers(), TrafficProfileRequest, lambda r: plan_traffic(r, factory.prices()))
 
 
 @app.route("/endpoints/{name}/recommendation", methods=["GET"], content_types=ANY_CONTENT_TYPE)  # a GET body is never read
 def endpoint_recommendation(name: str) -> Response:
-    params = {**(_request().query_params or {}), "name": name}
-    return answer_query(params, RecommendationQuery, lambda query: recommendation_for(
-        STORE, PRICES, query.name, query.window_minutes))
+    return answer_query(_query(name), RecommendationQuery, lambda q: recommendation_for(
+        factory.store(), factory.prices(), q.name, q.window_minutes))

@@ -10,25 +10,22 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
-from cost_calculator.adapters.publisher import RightsizingPublisher
-from cost_calculator.adapters.usage_store import UsageStore
-from cost_calculator.config import ConsumerSettings
+from cost_calculator import factory
+from cost_calculator.logic.service import handle_usage_event
 from cost_calculator.logic.usage import UnknownDetailType
-from cost_calculator.models import Envelope, EventModel
-from cost_calculator.usage_service import handle_usage_event
+from pitwall_shared.events import BusEvent
 from pitwall_shared.inputs import BadInput, Problem, read_json, validate
 from pitwall_shared.observability import observability
-from pitwall_shared.pricing import current_prices
 from pitwall_shared.refusals import refusing_bad_input, scrubbed
-from pitwall_shared.settings import load_settings
 
 logger, metrics, tracer = observability("cost_calculator")
-SETTINGS = load_settings(ConsumerSettings)
-STORE = UsageStore(SETTINGS.usage_table_name)
-PUBLISHER = RightsizingPublisher(SETTINGS.event_bus_name)
-PRICES = current_prices()
+# Settings read and objects built in the init phase: a bad variable fails the cold start, naming it.
+factory.consumer_settings()
+factory.store()
+factory.publisher()
+factory.prices()
 # Report every failed record, even when all of a batch fail, rather than failing the invocation:
 # the outcome for SQS is the same (redelivery, then the DLQ) and the response stays one shape.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -36,12 +33,6 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 class MalformedUsageEvent(BadInput):
     """A record that is not a valid usage event; names the fields, never their values."""
-
-
-class BusEvent(EventModel):
-    detail_type: str = Field(alias="detail-type")
-    source: str
-    detail: Envelope
 
 
 def _parse(body: str) -> BusEvent:
@@ -55,8 +46,8 @@ def _apply(record: SQSRecord) -> None:
     event = _parse(record.body)
     try:
         outcome = handle_usage_event(
-            event.detail_type, event.detail, store=STORE, publisher=PUBLISHER, prices=PRICES,
-            window_minutes=SETTINGS.recommendation_window_minutes,
+            event.detail_type, event.detail, store=factory.store(), publisher=factory.publisher(),
+            prices=factory.prices(), window_minutes=factory.consumer_settings().recommendation_window_minutes,
         )
     except UnknownDetailType:
         # Retrying will not help; SQS redrives the message to the DLQ after maxReceiveCount.

@@ -1,5 +1,7 @@
-"""Pydantic models of the cost calculator: HTTP request bodies (with their limits), answers, the
-usage events it consumes, the event it publishes and the items it keeps in DynamoDB.
+"""Pydantic models of what crosses the cost calculator's boundary: HTTP request bodies (with their
+limits), answers, the `data` of the usage events it consumes and of the event it publishes (their
+envelope is `pitwall_shared.events.Envelope`). The state it keeps (`RightsizingState`) is the logic's
+(`logic/usage.py`).
 
 Money and fractional quantities are `Decimal`; they leave as plain unrounded decimal strings.
 """
@@ -274,19 +276,12 @@ class Recommendation(BaseModel):
     price_version: str
 
 
-# --- events consumed (tolerant readers: unknown fields are ignored) and published
+# --- events consumed (tolerant readers: unknown fields are ignored) and published; the envelope
+# around their `data` and the SQS-delivered bus event are the shared ones (`pitwall_shared.events`)
 
 
 class EventModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class Envelope(EventModel):
-    event_id: Annotated[str, Field(min_length=1, max_length=256)]
-    correlation_id: Annotated[str, Field(min_length=1, max_length=256)]
-    occurred_at: datetime
-    schema_version: str
-    data: dict[str, Any]
 
 
 class PiiApiUsage(EventModel):
@@ -321,15 +316,3 @@ class RightsizingRecommendedData(BaseModel):
     projected_daily_shortfall: DecimalString
     sequence: int
     price_version: str
-
-
-# --- items of the usage table
-
-
-class RightsizingState(BaseModel):
-    """The last rightsizing change seen for an endpoint, and whether its event went out."""
-
-    configured_inference_units: int
-    recommended_inference_units: int
-    sequence: int
-    published: bool

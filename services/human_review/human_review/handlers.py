@@ -17,19 +17,19 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ValidationError
 
-from human_review.adapters.a2i_setup import A2iSetup, send_response
-from human_review.factory import service
+from human_review.adapters.a2i_setup import send_response
+from human_review.factory import a2i_setup, service
 from human_review.logic import flow_setup
 from human_review.logic.completion import STATUS_CHANGE, handle_status_change
 from human_review.logic.policies import PolicyError
 from human_review.logic.trigger import (
-    EventBridgeEvent,
     Outcome,
     handle_outcome,
     handle_prediction,
     seconds_to_next_minute,
 )
 from human_review.models import HumanLoopStatusChange
+from pitwall_shared.events import AwsEvent
 from pitwall_shared.inputs import BadInput, Problem, read_json, validate
 from pitwall_shared.observability import observability
 from pitwall_shared.refusals import refusing_bad_input, scrubbed
@@ -42,15 +42,15 @@ class InvalidEvent(BadInput):
     """A message that is not an event this consumer can act on; names the field, never the value."""
 
 
-def _event(record: SQSRecord) -> EventBridgeEvent:
+def _event(record: SQSRecord) -> AwsEvent:
     try:
-        return validate(EventBridgeEvent, read_json(record.body, what="message body"), dotted=True,
+        return validate(AwsEvent, read_json(record.body, what="message body"), dotted=True,
                         root="message body")
     except BadInput as error:
         raise InvalidEvent(error.problems) from None
 
 
-def _detail(model: type[M], event: EventBridgeEvent) -> M:
+def _detail(model: type[M], event: AwsEvent) -> M:
     try:
         return model.model_validate(event.detail)
     except ValidationError as error:
@@ -101,7 +101,7 @@ def _defer(record: SQSRecord) -> None:
     defer.send_later(record.body, delay, deferrals=deferrals)
 
 
-def _outcome(event: EventBridgeEvent) -> None:
+def _outcome(event: AwsEvent) -> None:
     try:
         outcome, closed = handle_outcome(event, service().book, service().trigger)
     except BadInput:
@@ -176,7 +176,7 @@ def a2i_setup_handler(event: dict[str, Any], context: Any) -> None:
     request_type = event.get("RequestType")
     physical_id = str(event.get("PhysicalResourceId") or f"not-created-{event.get('LogicalResourceId', 'resource')}")
     deadline_s = time.monotonic() + max(0, context.get_remaining_time_in_millis() - SETUP_MARGIN_MS) / 1000
-    setup = A2iSetup()
+    setup = a2i_setup()
     try:
         if request_type in ("Create", "Update"):
             props = flow_setup.parse_properties(event.get("ResourceProperties") or {})

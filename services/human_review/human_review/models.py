@@ -1,6 +1,6 @@
 """Pydantic models of what human review reads, stores and publishes.
 
-Inputs: the Pitwall envelope around prediction events and `ReviewCandidate`, the A2I status-change
+Inputs (inside the shared envelope, `pitwall_shared.events`): prediction events and `ReviewCandidate`, the A2I status-change
 event and A2I's `output.json`. Internal: the normalised `ReviewSubject` every policy decides on, and
 the loop record kept in DynamoDB.
 """
@@ -35,18 +35,6 @@ class LoopStatus(StrEnum):
 
 
 TERMINAL_STATUSES = frozenset({LoopStatus.COMPLETED, LoopStatus.FAILED, LoopStatus.STOPPED})
-
-
-class Envelope(BaseModel):
-    """The `detail` of every Pitwall event (see `events/schemas/envelope.v1.json`)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    event_id: str = Field(min_length=1, max_length=256)
-    correlation_id: str = Field(min_length=1, max_length=256)
-    occurred_at: datetime
-    schema_version: str = "1"
-    data: dict[str, Any]
 
 
 class BoundingBox(BaseModel):

@@ -2,8 +2,8 @@
 
 The cached functions read the settings on first use (the handler calls them in Lambda's init phase,
 so a bad deployment fails at cold start naming the variable); tests call `cache_clear()` on each, or
-`reset()`, to get a fresh sandbox. The Comprehend gateway is built per invocation: its deadline is the
-invocation's own.
+`reset()`, to get a fresh sandbox. The Comprehend gateway and the review sink are built per
+invocation: the gateway's deadline is the invocation's own.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from pii_redaction.adapters.comprehend import ComprehendGateway, comprehend_client
 from pii_redaction.adapters.events import SOURCE
+from pii_redaction.adapters.review import ReviewTasks
 from pii_redaction.logic.batch import ScreeningOptions
 from pii_redaction.settings import RedactionSettings
 from pitwall_shared.publisher import EventPublisher
@@ -41,6 +42,7 @@ def options() -> ScreeningOptions:
         max_depth=s.pii_max_depth,
         contains_pack_chars=s.pii_contains_pack_chars,
         detect_pack_chars=s.pii_detect_pack_chars,
+        review_band=s.pii_review_band,
     )
 
 
@@ -57,7 +59,17 @@ def gateway(context: Any) -> ComprehendGateway:
     remaining_s = context.get_remaining_time_in_millis() / 1000 if context else 900.0
     deadline = time.monotonic() + remaining_s - s.pii_time_reserve_ms / 1000
     return ComprehendGateway(comprehend_client(s.pii_read_timeout_s), max_concurrency=s.pii_max_concurrency,
-                             max_rps=s.pii_max_rps, max_attempts=s.pii_max_attempts, deadline=deadline)
+                             max_rps=s.requests_per_second, max_attempts=s.pii_max_attempts, deadline=deadline)
+
+
+def reviews(invocation_id: str, logger: Any = None) -> ReviewTasks | None:
+    """This invocation's review sink, or None when PII_REVIEW_BAND is empty (review off)."""
+    s, bus = settings(), publisher()
+    if s.pii_review_band is None or not s.pii_review_bucket or bus is None:
+        return None
+    from pitwall_shared.aws import client
+
+    return ReviewTasks(client("s3"), s.pii_review_bucket, bus, correlation_id=invocation_id, logger=logger)
 
 
 def reset() -> None:

@@ -1,7 +1,8 @@
 """Lambda entry point of the Firehose data transformation: the batch parsed with Powertools' Firehose
 classes, screened (logic/screening.py) with objects from `factory`, every recordId answered once
 with Powertools' response builder, metrics emitted and the batch's report and usage events published
-(never failing the batch over them).
+(never failing the batch over them). Uncertain entities go to human review during screening
+(`factory.reviews`: task object + PiiReviewCandidate event).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     records = [InputRecord(record.record_id, data if isinstance(data := record.raw_event.get("data"), str) else None)
                for record in batch.records]
     gateway = factory.gateway(context)
-    outcome = screen(records, factory.options(), gateway)
+    outcome = screen(records, factory.options(), gateway, factory.reviews(batch.invocation_id, logger))
 
     response = KinesisFirehoseDataTransformationResponse()
     for record in outcome.records:

@@ -13,10 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Count = Field(ge=0)
 Result = Literal["Ok", "Dropped", "ProcessingFailed"]
-# Why a record was not redacted normally (logic/decoding.py: UNREADABLE, REFUSED; and "uninspected").
+# Why a record was not redacted normally (logic/decoding.py: UNREADABLE, REFUSED; "uninspected", and
+# "review-unsaved": the review task of an uncertain entity could not be saved, logic/stages.py).
 FailureReason = Literal["no-data", "bad-base64", "too-large", "not-utf8", "not-json", "not-object",
                         "duplicate-key", "not-a-number", "number-out-of-range", "inexact-number",
-                        "lone-surrogate", "too-deep", "uninspected"]
+                        "lone-surrogate", "too-deep", "uninspected", "review-unsaved"]
 
 
 # --- Firehose records in and out -----------------------------------------------------------------

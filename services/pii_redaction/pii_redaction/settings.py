@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from pii_redaction.logic.fields import FieldPath, parse_field_paths
+from pii_redaction.logic.quota import invocation_share
 from pitwall_shared.settings import ServiceSettings
 
 # Comprehend's PII entity types (DetectPiiEntities API reference, PiiEntity.Type).
@@ -52,9 +53,15 @@ class RedactionSettings(ServiceSettings):
     # Records nested deeper than this are refused per the failure policy (the json module recurses
     # once per level: 500 keeps it well under Python's 1,000-frame limit).
     pii_max_depth: int = Field(default=128, ge=1, le=500)
-    # Comprehend calls of one batch: at most this many in flight and this many started per second.
+    # Comprehend calls of one batch: at most this many in flight.
     pii_max_concurrency: int = Field(default=8, ge=1, le=64)
-    pii_max_rps: float = Field(default=45.0, gt=0)
+    # The account's Comprehend quota (requests/s, the lower of DetectPiiEntities' and
+    # ContainsPiiEntities') and this function's reserved concurrency (template.yaml derives it from
+    # the same quota): each invocation starts at most logic/quota.invocation_share of them per second.
+    pii_comprehend_tps: float = Field(default=50.0, gt=0)
+    pii_reserved_concurrency: int = Field(default=1, ge=1, le=1000)
+    # An explicit per-invocation ceiling instead of the derived share (tests, benchmarks).
+    pii_max_rps: float | None = Field(default=None, gt=0)
     pii_max_attempts: int = Field(default=6, ge=1, le=20)
     # A Comprehend call that has not answered in this long is abandoned (and retried).
     pii_read_timeout_s: float = Field(default=5.0, gt=0, le=60)
@@ -64,12 +71,43 @@ class RedactionSettings(ServiceSettings):
     pii_detect_pack_chars: int = Field(default=5_000, ge=1, le=100_000)
     # Stop starting calls when less than this is left of the invocation.
     pii_time_reserve_ms: int = Field(default=3_000, ge=0)
+    # Entities scoring in [lower, upper) are masked all the same and also sent to human review: a
+    # task object in PII_REVIEW_BUCKET (pii-review/) and a PiiReviewCandidate event. Empty: off.
+    pii_review_band: Annotated[tuple[float, float] | None, NoDecode] = None
+    pii_review_bucket: str | None = None
     event_bus_name: str | None = None
 
     @field_validator("pii_fields", mode="before")
     @classmethod
     def _fields(cls, value: object) -> tuple[FieldPath, ...]:
         return parse_field_paths(",".join(_split(value)))
+
+    @field_validator("pii_review_band", mode="before")
+    @classmethod
+    def _band(cls, value: object) -> tuple[float, float] | None:
+        parts = _split(value) if value is not None else []
+        if not parts:
+            return None
+        try:
+            lower, upper = (float(part) for part in parts)
+        except ValueError:
+            raise ValueError("give two scores, lower,upper (for example 0.5,0.9), or leave it empty") from None
+        if not 0 <= lower < upper <= 1:
+            raise ValueError("need 0 <= lower < upper <= 1")
+        return lower, upper
+
+    @model_validator(mode="after")
+    def _review_needs(self) -> RedactionSettings:
+        if self.pii_review_band is None:
+            return self
+        if not self.pii_review_bucket:
+            raise ValueError("PII_REVIEW_BAND is set: PII_REVIEW_BUCKET must name the raw-PII bucket")
+        if not self.event_bus_name:
+            raise ValueError("PII_REVIEW_BAND is set: EVENT_BUS_NAME must name the bus")
+        if self.pii_review_band[0] < self.pii_min_score:
+            # Every reviewed entity must also be masked (fail closed): none below the threshold.
+            raise ValueError("PII_REVIEW_BAND's lower score is below PII_MIN_SCORE")
+        return self
 
     @field_validator("pii_entity_types", mode="before")
     @classmethod
@@ -86,6 +124,13 @@ class RedactionSettings(ServiceSettings):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @property
+    def requests_per_second(self) -> float:
+        """What one invocation may start per second: PII_MAX_RPS, or its share of the account's quota."""
+        if self.pii_max_rps is not None:
+            return self.pii_max_rps
+        return invocation_share(self.pii_comprehend_tps, self.pii_reserved_concurrency)
 
     def wants(self, entity_type: str) -> bool:
         return "ALL" in self.pii_entity_types or entity_type in self.pii_entity_types

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from human_review.logic.policies import PolicyBook, ReviewPolicy, load_policy_book
-from human_review.models import Envelope
 from human_review.settings import DEFAULT_POLICIES_FILE
+from pitwall_shared.events import Envelope
 
 FLOW = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/pitwall-review"
 

@@ -137,3 +137,31 @@ def test_select_walks_any_depth_without_recursion():
 
     doc = {"a": {"b": deep()}, "c": [{"d": deep()}]}
     assert [s.text for s in select(doc, parse_field_paths("a, c[*].d"))] == ["mail bob@example.com"] * 2
+
+
+def test_the_comprehend_client_makes_one_attempt_per_request(monkeypatch):
+    # botocore's `max_attempts` counts retries: with 1 every throttled call was sent twice, the second
+    # time past the gateway's rate limiter (issue 12 item 4). The gateway alone retries, paced.
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from local.emulators.comprehend import make_app
+    from pii_redaction.adapters.comprehend import comprehend_client
+    from pitwall_shared import aws
+
+    app = make_app(use_model=False, error_rate=1.0, error_code="ThrottlingException")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for name, value in {"AWS_ENDPOINT_URL_COMPREHEND": f"http://127.0.0.1:{server.server_port}",
+                            "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x",
+                            "AWS_SECRET_ACCESS_KEY": "x"}.items():
+            monkeypatch.setenv(name, value)
+        aws.client.cache_clear()
+        with pytest.raises(ClientError, match="ThrottlingException"):
+            comprehend_client().contains_pii_entities(Text="hello", LanguageCode="en")
+        assert app.stats.errors == {"ThrottlingException": 1}
+    finally:
+        server.shutdown()
+        aws.client.cache_clear()

@@ -68,3 +68,24 @@ def test_conditional_check_failed_is_told_from_every_other_error():
                              "CancellationReasons": [{"Code": "ThrottlingError"}]}, "TransactWriteItems")
     assert not conditional_check_failed(throttled)
     assert not conditional_check_failed(RuntimeError("ConditionalCheckFailedException"))
+
+
+def test_conditional_write_is_false_only_when_the_condition_did_not_hold():
+    import boto3
+    import pytest
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    from pitwall_shared.aws import conditional_write
+
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        new = {"TableName": "t", "Item": {"pk": {"S": "a"}}, "ConditionExpression": "attribute_not_exists(pk)"}
+        assert conditional_write(lambda: ddb.put_item(**new)) is True
+        assert conditional_write(lambda: ddb.put_item(**new)) is False
+        assert conditional_write(lambda: ddb.transact_write_items(TransactItems=[{"Put": new}])) is False
+        with pytest.raises(ClientError):
+            conditional_write(lambda: ddb.put_item(TableName="missing", Item={"pk": {"S": "a"}}))

@@ -16,11 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from cost_calculator.logic.usage import Increment, UsageUpdate
-from cost_calculator.models import RightsizingState
-from pitwall_shared.aws import client, conditional_check_failed
+from cost_calculator.logic.usage import Increment, RightsizingState, UsageUpdate
+from pitwall_shared.aws import client, conditional_write
 
 MINUTE_FORMAT = "%Y-%m-%dT%H:%M"
 SCOPE_PREFIX = {"endpoint": "ENDPOINT#", "pii_api": "PII_API#"}
@@ -66,14 +63,8 @@ class UsageStore:
             }
         }]
         items += [{"Update": self._increment(increment)} for increment in update.increments]
-        try:
-            client("dynamodb").transact_write_items(TransactItems=items)
-        except ClientError as error:
-            reasons = error.response.get("CancellationReasons") or []
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                return False
-            raise
-        return True
+        # False: the marker exists, this event was applied before.
+        return conditional_write(lambda: client("dynamodb").transact_write_items(TransactItems=items))
 
     def _increment(self, increment: Increment) -> dict[str, Any]:
         names = {f"#c{i}": name for i, name in enumerate(increment.counters)}
@@ -115,20 +106,16 @@ class UsageStore:
 
     def set_configured(self, endpoint_name: str, units: int, observed_at: datetime) -> None:
         """Record the endpoint's configured inference units unless a newer report already did."""
-        try:
-            client("dynamodb").update_item(
-                TableName=self.table_name,
-                Key=_endpoint_key(endpoint_name, "CONFIG"),
-                UpdateExpression="SET configured_inference_units = :units, configured_at = :at",
-                ConditionExpression="attribute_not_exists(configured_at) OR configured_at <= :at",
-                ExpressionAttributeValues={
-                    ":units": {"N": str(units)},
-                    ":at": {"S": observed_at.astimezone(UTC).isoformat()},
-                },
-            )
-        except ClientError as error:
-            if not conditional_check_failed(error):
-                raise
+        conditional_write(lambda: client("dynamodb").update_item(
+            TableName=self.table_name,
+            Key=_endpoint_key(endpoint_name, "CONFIG"),
+            UpdateExpression="SET configured_inference_units = :units, configured_at = :at",
+            ConditionExpression="attribute_not_exists(configured_at) OR configured_at <= :at",
+            ExpressionAttributeValues={
+                ":units": {"N": str(units)},
+                ":at": {"S": observed_at.astimezone(UTC).isoformat()},
+            },
+        ))
 
     def configured(self, endpoint_name: str) -> int | None:
         item = client("dynamodb").get_item(
@@ -158,36 +145,26 @@ class UsageStore:
             "ExpressionAttributeNames": {"#seq": "sequence"},
             "ExpressionAttributeValues": {":previous": {"N": str(previous_sequence)}},
         }
-        try:
-            client("dynamodb").put_item(
-                TableName=self.table_name,
-                Item={
-                    **_endpoint_key(endpoint_name, "RIGHTSIZING"),
-                    "configured_inference_units": {"N": str(state.configured_inference_units)},
-                    "recommended_inference_units": {"N": str(state.recommended_inference_units)},
-                    "sequence": {"N": str(state.sequence)},
-                    "published": {"BOOL": state.published},
-                },
-                ConditionExpression=condition,
-                **extra,
-            )
-        except ClientError as error:
-            if conditional_check_failed(error):
-                return False
-            raise
-        return True
+        return conditional_write(lambda: client("dynamodb").put_item(
+            TableName=self.table_name,
+            Item={
+                **_endpoint_key(endpoint_name, "RIGHTSIZING"),
+                "configured_inference_units": {"N": str(state.configured_inference_units)},
+                "recommended_inference_units": {"N": str(state.recommended_inference_units)},
+                "sequence": {"N": str(state.sequence)},
+                "published": {"BOOL": state.published},
+            },
+            ConditionExpression=condition,
+            **extra,
+        ))
 
     def mark_published(self, endpoint_name: str, sequence: int) -> None:
-        try:
-            client("dynamodb").update_item(
-                TableName=self.table_name,
-                Key=_endpoint_key(endpoint_name, "RIGHTSIZING"),
-                UpdateExpression="SET published = :true",
-                ConditionExpression="#seq = :sequence",
-                ExpressionAttributeNames={"#seq": "sequence"},
-                ExpressionAttributeValues={":true": {"BOOL": True}, ":sequence": {"N": str(sequence)}},
-            )
-        except ClientError as error:
-            # A newer change replaced this one meanwhile; its own publication is what matters now.
-            if not conditional_check_failed(error):
-                raise
+        # Not written: a newer change replaced this one meanwhile; its own publication is what matters now.
+        conditional_write(lambda: client("dynamodb").update_item(
+            TableName=self.table_name,
+            Key=_endpoint_key(endpoint_name, "RIGHTSIZING"),
+            UpdateExpression="SET published = :true",
+            ConditionExpression="#seq = :sequence",
+            ExpressionAttributeNames={"#seq": "sequence"},
+            ExpressionAttributeValues={":true": {"BOOL": True}, ":sequence": {"N": str(sequence)}},
+        ))

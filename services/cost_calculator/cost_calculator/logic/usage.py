@@ -13,15 +13,16 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
+from pydantic import BaseModel
+
 from cost_calculator.logic.estimates import quota_warnings
 from cost_calculator.models import (
     ComprehendUsageData,
     EndpointTrafficData,
-    Envelope,
     Recommendation,
     RightsizingRecommendedData,
-    RightsizingState,
 )
+from pitwall_shared.events import Envelope
 from pitwall_shared.pricing import ComprehendPrices, endpoint_cost, inference_units
 
 SECONDS_PER_MINUTE = 60
@@ -155,6 +156,16 @@ def recommend(endpoint_name: str, characters_by_minute: Mapping[datetime, int], 
         warnings=warnings,
         price_version=prices.version,
     )
+
+
+class RightsizingState(BaseModel):
+    """The last rightsizing change seen for an endpoint, and whether its event went out (the
+    `ENDPOINT#<name>` / `RIGHTSIZING` item of the usage table)."""
+
+    configured_inference_units: int
+    recommended_inference_units: int
+    sequence: int
+    published: bool
 
 
 @dataclass(frozen=True)

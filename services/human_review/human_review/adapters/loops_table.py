@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from human_review.adapters.dynamo import deserialise, serialise, value
 from human_review.models import LoopRecord, LoopStatus
-from pitwall_shared.aws import DynamoTableAdapter, conditional_check_failed
+from pitwall_shared.aws import DynamoTableAdapter, conditional_write
 
 
 class LoopsTable(DynamoTableAdapter):
@@ -16,15 +14,11 @@ class LoopsTable(DynamoTableAdapter):
 
     def create_pending(self, record: LoopRecord) -> LoopRecord | None:
         """Record a new loop; return the existing record instead if the name is already taken."""
-        try:
-            self.dynamodb.put_item(
-                TableName=self.table_name, Item=serialise(record.model_dump(mode="json")),
-                ConditionExpression="attribute_not_exists(human_loop_name)",
-            )
+        if conditional_write(lambda: self.dynamodb.put_item(
+            TableName=self.table_name, Item=serialise(record.model_dump(mode="json")),
+            ConditionExpression="attribute_not_exists(human_loop_name)",
+        )):
             return None
-        except ClientError as error:
-            if not conditional_check_failed(error):
-                raise
         existing = self.get(record.human_loop_name)
         if existing is None:  # deleted between the two calls: treat as taken, the caller retries
             raise RuntimeError("loop record vanished while being created")

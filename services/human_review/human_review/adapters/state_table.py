@@ -6,12 +6,10 @@ import json
 import time
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from human_review.adapters.dynamo import value
 from human_review.logic.drift import DriftState
 from human_review.logic.ground_truth import SubjectState
-from pitwall_shared.aws import DynamoTableAdapter, conditional_check_failed
+from pitwall_shared.aws import DynamoTableAdapter, conditional_write
 
 SUBJECT_TTL_S = 14 * 24 * 3600  # a forecast's outcome comes within the race / game; two weeks is ample
 COUNTER_TTL_S = 3600  # a minute's counter is useless after the minute; TTL keeps the table small
@@ -34,36 +32,24 @@ class StateTable(DynamoTableAdapter):
         """Store `state` unless another writer got there first (then return False: reload, redo)."""
         condition = "attribute_not_exists(pk)" if expected_version == 0 else "version = :expected"
         values = {":expected": value(expected_version)} if expected_version else {}
-        try:
-            self.dynamodb.put_item(
-                TableName=self.table_name,
-                Item={"pk": value(f"drift#{model_id}"), "version": value(state.version),
-                      "state": value(json.dumps(state.model_dump(mode="json", exclude={"version"})))},
-                ConditionExpression=condition, **({"ExpressionAttributeValues": values} if values else {}),
-            )
-            return True
-        except ClientError as error:
-            if conditional_check_failed(error):
-                return False
-            raise
+        return conditional_write(lambda: self.dynamodb.put_item(
+            TableName=self.table_name,
+            Item={"pk": value(f"drift#{model_id}"), "version": value(state.version),
+                  "state": value(json.dumps(state.model_dump(mode="json", exclude={"version"})))},
+            ConditionExpression=condition, **({"ExpressionAttributeValues": values} if values else {}),
+        ))
 
     def try_acquire_loop_slot(self, policy_name: str, minute: str, ceiling: int) -> bool:
         """Count one loop in `minute` for `policy_name` unless `ceiling` loops already started."""
         if ceiling <= 0:
             return False
-        try:
-            self.dynamodb.update_item(
-                TableName=self.table_name, Key={"pk": value(f"loops#{policy_name}#{minute}")},
-                UpdateExpression="ADD started :one SET expires_at = if_not_exists(expires_at, :ttl)",
-                ConditionExpression="attribute_not_exists(started) OR started < :ceiling",
-                ExpressionAttributeValues={":one": value(1), ":ceiling": value(ceiling),
-                                           ":ttl": value(int(time.time()) + COUNTER_TTL_S)},
-            )
-            return True
-        except ClientError as error:
-            if conditional_check_failed(error):
-                return False
-            raise
+        return conditional_write(lambda: self.dynamodb.update_item(
+            TableName=self.table_name, Key={"pk": value(f"loops#{policy_name}#{minute}")},
+            UpdateExpression="ADD started :one SET expires_at = if_not_exists(expires_at, :ttl)",
+            ConditionExpression="attribute_not_exists(started) OR started < :ceiling",
+            ExpressionAttributeValues={":one": value(1), ":ceiling": value(ceiling),
+                                       ":ttl": value(int(time.time()) + COUNTER_TTL_S)},
+        ))
 
     # --- forecast subjects (ground truth, issue 19 item 1): one item each, updated atomically ---
     def _subject(self, item: dict[str, Any] | None) -> SubjectState:

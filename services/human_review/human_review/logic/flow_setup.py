@@ -23,6 +23,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pitwall_shared.inputs import problems_of
+
 # Name rules and limits: SageMaker API reference, CreateFlowDefinition / CreateHumanTaskUi /
 # HumanLoopConfig (FlowDefinitionName and HumanTaskUiName: ^[a-z0-9](-*[a-z0-9])*$, 1-63;
 # TaskTitle 1-128; TaskDescription 1-255; TaskCount 1-3; TaskAvailabilityLifetimeInSeconds
@@ -71,8 +73,8 @@ def parse_properties(resource_properties: dict[str, Any]) -> FlowProperties:
     try:
         return FlowProperties.model_validate(given)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in item['loc']) or '<root>'}: {item['msg']}"
-                             for item in error.errors(include_input=False, include_url=False))
+        problems = "; ".join(f"{problem.field}: {problem.reason}"
+                             for problem in problems_of(error, dotted=True, root="<root>"))  # no values
         raise SetupError(f"invalid properties: {problems}") from None
 
 

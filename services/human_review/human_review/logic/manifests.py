@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from human_review.models import A2IOutput, HumanAnswer, TaskType
+from pitwall_shared.inputs import problems_of
 
 IMAGE_DEPTH = 3  # the reviewer sees a decoded RGB image; Ground Truth reports 3 for RGB inputs
 
@@ -96,8 +97,9 @@ def object_detection_line(context: ManifestContext, answer: HumanAnswer) -> dict
     try:
         result = _BoundingBoxAnswer.model_validate(answer.answer_content.get("annotatedResult"))
     except ValidationError as error:
-        field = ".".join(str(part) for part in error.errors()[0]["loc"])
-        raise ManifestError(f"answerContent.annotatedResult.{field}: {error.errors()[0]['msg']}") from None
+        problem = problems_of(error, dotted=True, root="")[0]  # the field and reason, never the value
+        where = f"answerContent.annotatedResult.{problem.field}".rstrip(".")
+        raise ManifestError(f"{where}: {problem.reason}") from None
     size = result.inputImageProperties
     boxes = []
     for box in result.boundingBoxes:

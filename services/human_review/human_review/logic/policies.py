@@ -17,7 +17,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from human_review.models import (
-    Envelope,
     PredictedLabel,
     ReviewCandidateData,
     ReviewDecision,
@@ -25,6 +24,7 @@ from human_review.models import (
     ReviewSubject,
     TaskType,
 )
+from pitwall_shared.events import Envelope
 
 REVIEW_CANDIDATE = "ReviewCandidate"
 

@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from human_review.logic.drift import DriftCrossing, DriftObservation, DriftState, observe
 from human_review.logic.ground_truth import (
     SubjectState,
@@ -27,20 +25,11 @@ from human_review.logic.ground_truth import (
 from human_review.logic.loop_names import human_loop_name
 from human_review.logic.manifests import ManifestContext, to_json_line
 from human_review.logic.policies import PolicyBook, ReviewPolicy, decide, minute_bucket, subject_from_event
-from human_review.models import MAX_INPUT_CONTENT_CHARS, Envelope, LoopRecord, LoopStatus, ReviewSubject
+from human_review.models import MAX_INPUT_CONTENT_CHARS, LoopRecord, LoopStatus, ReviewSubject
+from pitwall_shared.events import AwsEvent, Envelope
 from pitwall_shared.jsonlines import join_lines
 
 DRIFT_SAVE_ATTEMPTS = 5
-
-
-class EventBridgeEvent(BaseModel):
-    """An EventBridge event as an SQS target receives it (the message body)."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    source: str
-    detail_type: str = Field(alias="detail-type")
-    detail: dict[str, Any]
 
 
 class Outcome(StrEnum):
@@ -186,7 +175,7 @@ def _publish_requested(record: LoopRecord, ports: TriggerPorts, normalised_score
     ports.loops.update(record.human_loop_name, {"requested_published": True})
 
 
-def handle_prediction(event: EventBridgeEvent, book: PolicyBook, ports: TriggerPorts) -> Outcome:
+def handle_prediction(event: AwsEvent, book: PolicyBook, ports: TriggerPorts) -> Outcome:
     """Run one prediction event through the review rules; start a loop when they say so."""
     envelope = Envelope.model_validate(event.detail)
     policy = book.for_event(event.source, event.detail_type, envelope.data)
@@ -291,7 +280,7 @@ def _close_prediction(policy: ReviewPolicy, event_id: str, known: SubjectState, 
     ports.storage.put_text(ground_truth_part_uri(ports.bucket, policy.dataset, name), join_lines([to_json_line(line)]))
 
 
-def handle_outcome(event: EventBridgeEvent, book: PolicyBook, ports: TriggerPorts) -> tuple[Outcome, int]:
+def handle_outcome(event: AwsEvent, book: PolicyBook, ports: TriggerPorts) -> tuple[Outcome, int]:
     """An outcome event: record it under its subject (first one wins), close every prediction seen.
 
     Returns the outcome and how many predictions it closed.

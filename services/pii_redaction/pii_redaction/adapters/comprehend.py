@@ -3,7 +3,9 @@ throttling and server errors with exponential backoff and full jitter, and a dea
 invocation's remaining time, after which no call starts (its result is a failure, so screening
 fails closed).
 
-botocore's own retries are off (`max_attempts=1`): they would sleep without knowing the deadline.
+botocore's own retries are off: they would sleep without knowing the deadline, and their attempts
+would not pass the rate limiter. (botocore's `max_attempts` counts retries, not attempts: 0 is one
+attempt; the 1 used until issue 12 item 4 made every throttled call a second, unpaced request.)
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ class ComprehendGateway:
 
 
 def comprehend_client(read_timeout: float = 5.0) -> Any:
-    """This process's Comprehend client (botocore retries off; the gateway retries)."""
+    """This process's Comprehend client: one attempt per request (the gateway retries, paced)."""
     from pitwall_shared.aws import client
 
-    return client("comprehend", read_timeout=read_timeout, max_attempts=1)
+    return client("comprehend", read_timeout=read_timeout, max_attempts=0)

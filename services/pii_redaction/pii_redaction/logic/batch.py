@@ -36,6 +36,8 @@ class ScreeningOptions:
     max_request_bytes: int = COMPREHEND_MAX_BYTES
     segment_overlap_bytes: int = 2_000
     max_depth: int = DEFAULT_MAX_DEPTH
+    # Entities scoring in [lower, upper) also go to human review (None: off).
+    review_band: tuple[float, float] | None = None
 
     def wants(self, entity_type: str) -> bool:
         return "ALL" in self.entity_types or entity_type in self.entity_types
@@ -55,6 +57,7 @@ class BatchOutcome:
     records: list[RecordOutcome]
     usage: dict[str, ApiUsage]
     fields_inspected: int = 0
+    review_candidates: int = 0
 
     def results(self) -> Counter[str]:
         return Counter(r.result for r in self.records)

@@ -54,33 +54,44 @@ def parse_field_paths(text: str) -> tuple[FieldPath, ...]:
     return tuple(dict.fromkeys(paths))
 
 
+def path_text(path: FieldPath) -> str:
+    """The path as configured (normalised).
+
+    >>> path_text(parse_field_path(" orders[*] . note "))
+    'orders[*].note'
+    """
+    return ".".join(segment.key + "[*]" * segment.arrays for segment in path)
+
+
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """A scalar in the record: `container[key]`, with its text form."""
+    """A scalar in the record: `container[key]`, with its text form, and the configured path that
+    selected it (`field`: the deployer's text, never taken from the record)."""
 
     container: Any
     key: str | int
     text: str
     was_string: bool
+    field: str = ""
 
     def write(self, value: str) -> None:
         self.container[self.key] = value
 
 
-def _leaves(container: Any, key: str | int, out: list[Slot]) -> None:
+def _leaves(container: Any, key: str | int, out: list[Slot], label: str = "") -> None:
     """Every scalar under `container[key]`, depth first in document order, without recursion."""
     stack: list[tuple[Any, str | int]] = [(container, key)]
     while stack:
         parent, place = stack.pop()
         value = parent[place]
         if isinstance(value, str):
-            out.append(Slot(parent, place, value, True))
+            out.append(Slot(parent, place, value, True, label))
         elif isinstance(value, dict):
             stack.extend((value, child) for child in reversed(value))
         elif isinstance(value, list):
             stack.extend((value, index) for index in range(len(value) - 1, -1, -1))
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            out.append(Slot(parent, place, json.dumps(value), False))
+            out.append(Slot(parent, place, json.dumps(value), False, label))
 
 
 def _expand_arrays(container: Any, key: str | int, depth: int) -> list[tuple[Any, str | int]]:
@@ -115,13 +126,14 @@ def select(record: Any, paths: tuple[FieldPath, ...]) -> list[Slot]:
     """The slots `paths` select in `record`, each once, in path order."""
     slots: list[Slot] = []
     for path in paths:
+        label = path_text(path)
         if len(path) == 1 and not path[0].arrays and path[0].key != WILDCARD:
             # The common case, a top-level field, without the generic walk.
             if isinstance(record, dict) and path[0].key in record:
-                _leaves(record, path[0].key, slots)
+                _leaves(record, path[0].key, slots, label)
             continue
         for container, place in _walk(record, path):
-            _leaves(container, place, slots)
+            _leaves(container, place, slots, label)
     if len(paths) == 1:
         return slots
     seen: set[tuple[int, str | int]] = set()

@@ -12,8 +12,10 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-# A blank line: the emulator (and, we rely on it, the service) never lets an entity or a context
-# word cross one, so a packed value gets the same answer as the value alone.
+# A blank line between packed values. The emulator reads paragraphs apart, so there a packed value
+# gets the answer it would get alone; Comprehend documents no such thing, so nothing relies on it
+# for safety: a span reaching outside its piece re-screens the pieces it touches (`crossing`), and
+# the README says what remains (services/pii_redaction/README.md, "Packing").
 SEPARATOR = "\n\n"
 
 
@@ -170,6 +172,32 @@ def unpack(pack_: Pack, spans: Sequence[Span]) -> list[tuple[Piece, Span]]:
                                         span.score)))
             index += 1
     return out
+
+
+def crossing(pack_: Pack, spans: Sequence[Span]) -> set[int]:
+    r"""Indexes (into `pack_.pieces`) of the pieces touched by a span that does not lie inside one
+    piece: it reaches into a separator or joins two pieces. Their answer is not the one each would
+    get alone (context crossed the boundary), so they are screened again, alone.
+
+    >>> p = Pack("ab\n\ncd\n\nef", ((Piece(0, 0, "ab"), 0), (Piece(1, 0, "cd"), 4), (Piece(2, 0, "ef"), 8)))
+    >>> sorted(crossing(p, [Span("NAME", 1, 5, 0.9)])), sorted(crossing(p, [Span("NAME", 4, 6, 0.9)]))
+    ([0, 1], [])
+    >>> sorted(crossing(p, [Span("NAME", 6, 7, 0.9)]))  # a separator character alone: the piece before it
+    [1]
+    """
+    starts = [start for _, start in pack_.pieces]
+    touched: set[int] = set()
+    for span in spans:
+        first = max(bisect_right(starts, span.begin) - 1, 0)
+        piece, start = pack_.pieces[first]
+        if start <= span.begin and span.end <= start + len(piece.text):
+            continue  # inside one piece
+        index = first
+        touched.add(first)
+        while index + 1 < len(starts) and starts[index + 1] < span.end:
+            index += 1
+            touched.add(index)
+    return touched
 
 
 def merge(spans: Iterable[Span]) -> list[Span]:

@@ -29,6 +29,7 @@ def metric_figures(outcome: BatchOutcome, throttled: int) -> list[Metric]:
         figures.append(Metric(f"ComprehendFailedCalls_{api}", "Count", line.failed_requests))
         figures += [Metric("ComprehendLatency", "Milliseconds", latency) for latency in line.latencies_ms[:LATENCY_SAMPLES]]
     figures.append(Metric("ComprehendThrottled", "Count", throttled))
+    figures.append(Metric("PiiReviewCandidates", "Count", outcome.review_candidates))
     return figures
 
 

@@ -1,10 +1,11 @@
 """The stages of screening one batch, each a function, in the order `screening.screen` runs them:
-decode, select, segment and pack, contains, detect, mask, encode. Pure: Comprehend is reached only
-through the `PiiService` port.
+decode, select, segment and pack, contains, detect, review, mask, encode. Pure: Comprehend is reached
+only through the `PiiService` port, human review through the `ReviewSink` port.
 
 A value is one non-empty selected field of one record; `value_id` is its index in the batch's list.
 `uninspected` collects the values that Comprehend could not answer for (a failed call), whose records
-then fail closed in `mask`.
+then fail closed in `mask`; `unsaved` the values whose review task could not be saved (their
+records fail closed too, with their own reason kind).
 """
 
 from __future__ import annotations
@@ -18,8 +19,19 @@ from pii_redaction.logic.decoding import RecordError, b64encode, decode_record, 
 from pii_redaction.logic.fields import Slot
 from pii_redaction.logic.fields import select as select_slots
 from pii_redaction.logic.masking import mask_whole, redact
-from pii_redaction.logic.planning import Pack, Piece, Span, looks_sensitive, merge, pack, segment, unpack
-from pii_redaction.logic.ports import Api, Call, CallResult, PiiService
+from pii_redaction.logic.planning import (
+    Pack,
+    Piece,
+    Span,
+    crossing,
+    looks_sensitive,
+    merge,
+    pack,
+    segment,
+    unpack,
+)
+from pii_redaction.logic.ports import Api, Call, CallResult, PiiService, ReviewSink
+from pii_redaction.logic.review import ReviewCandidate, in_band
 from pii_redaction.models import InputRecord, RecordOutcome
 from pitwall_shared import pricing
 
@@ -101,8 +113,20 @@ def detect(flagged: Sequence[Piece], service: PiiService, options: ScreeningOpti
     """5. DetectPiiEntities on the flagged pieces, packed again; the wanted spans by value, in each
     value's own offsets."""
     packs = pack(flagged, options.detect_pack_chars, options.max_request_bytes)
-    results = _run(service, "DetectPiiEntities", packs, options, usage)
     spans: dict[int, list[Span]] = {}
+    again = _detect_packs(packs, service, options, usage, uninspected, spans)
+    # A span that crossed a boundary: its pieces are screened again, each alone (one request each),
+    # and keep what the packed answer masked too (clipped to each piece): never less than alone.
+    _detect_packs([Pack(piece.text, ((piece, 0),)) for piece in again], service, options, usage, uninspected, spans)
+    return spans
+
+
+def _detect_packs(packs: Sequence[Pack], service: PiiService, options: ScreeningOptions,
+                  usage: dict[str, ApiUsage], uninspected: set[int], spans: dict[int, list[Span]]) -> list[Piece]:
+    """DetectPiiEntities on `packs`; wanted spans added to `spans`; returns the pieces of packed
+    requests that an entity crossed (any entity, wanted or not: it may have displaced one)."""
+    results = _run(service, "DetectPiiEntities", packs, options, usage)
+    again: list[Piece] = []
     for pack_, result in zip(packs, results, strict=True):
         if not result.ok:
             uninspected.update(piece.value_id for piece, _ in pack_.pieces)
@@ -110,13 +134,42 @@ def detect(flagged: Sequence[Piece], service: PiiService, options: ScreeningOpti
         wanted = [s for s in result.spans or () if options.wants(s.type) and s.score >= options.min_score]
         for piece, span in unpack(pack_, wanted):
             spans.setdefault(piece.value_id, []).append(span)
-    return spans
+        if len(pack_.pieces) > 1:
+            again.extend(pack_.pieces[index][0] for index in sorted(crossing(pack_, result.spans or ())))
+    return again
+
+
+def review(values: Sequence[Value], spans: dict[int, list[Span]], uninspected: set[int],
+           options: ScreeningOptions, sink: ReviewSink | None) -> tuple[int, set[int]]:
+    """6. Values with entities in the review band go to human review (they are masked all the same,
+    in `mask`); records that fail closed anyway send none. Returns how many candidates were
+    submitted and the values whose candidate could not be saved."""
+    if sink is None or options.review_band is None:
+        return 0, set()
+    failing = {id(values[value_id].record) for value_id in uninspected}
+    ordinals: dict[int, int] = {}
+    candidates: list[tuple[int, ReviewCandidate]] = []
+    for value_id, value in enumerate(values):
+        ordinal = ordinals[id(value.record)] = ordinals.get(id(value.record), -1) + 1
+        if id(value.record) in failing:
+            continue
+        uncertain = in_band(spans.get(value_id, ()), options.review_band)
+        if uncertain:
+            candidates.append((value_id, ReviewCandidate(value.record.outcome.record_id, value.slot.field, ordinal,
+                                                         value.slot.text, uncertain)))
+    if not candidates:
+        return 0, set()
+    saved = sink.submit([candidate for _, candidate in candidates])
+    return len(candidates), {value_id for (value_id, _), ok in zip(candidates, saved, strict=True) if not ok}
 
 
 def mask(values: Sequence[Value], spans: dict[int, list[Span]], uninspected: set[int],
-         options: ScreeningOptions) -> None:
-    """6. Masks where entities were found; a record with any uninspected value fails closed whole."""
-    failed = {id(values[value_id].record): values[value_id].record for value_id in uninspected}
+         options: ScreeningOptions, unsaved: set[int] | None = None) -> None:
+    """7. Masks where entities were found; a record with any uninspected value fails closed whole,
+    and so does one whose review task could not be saved (the raw backup keeps its source)."""
+    failed = {id(values[value_id].record): (values[value_id].record, "uninspected") for value_id in uninspected}
+    for value_id in unsaved or ():
+        failed.setdefault(id(values[value_id].record), (values[value_id].record, "review-unsaved"))
     for value_id, value in enumerate(values):
         if id(value.record) in failed:
             continue
@@ -124,12 +177,12 @@ def mask(values: Sequence[Value], spans: dict[int, list[Span]], uninspected: set
         if merged:
             value.slot.write(redact(value.slot.text, merged, options.mask_style, options.mask_character))
             value.record.outcome.entities.update(s.type for s in merged)
-    for item in failed.values():
-        _fail_closed(item, options)
+    for item, kind in failed.values():
+        _fail_closed(item, options, kind)
 
 
 def encode(parsed: Sequence[Parsed], options: ScreeningOptions) -> None:
-    """7. Every record still Ok is written from its parsed document, changed or not: the output is
+    """8. Every record still Ok is written from its parsed document, changed or not: the output is
     what was inspected, never the bytes that came in."""
     for item in parsed:
         if item.outcome.result == "Ok":
@@ -154,9 +207,13 @@ def _run(service: PiiService, api: Api, packs: Sequence[Pack], options: Screenin
     return results
 
 
-def _fail_closed(item: Parsed, options: ScreeningOptions) -> None:
+_REASONS = {"uninspected": "fields could not be inspected",
+            "review-unsaved": "the review task of an uncertain entity could not be saved"}
+
+
+def _fail_closed(item: Parsed, options: ScreeningOptions, kind: str = "uninspected") -> None:
     outcome = item.outcome
-    outcome.reason, outcome.reason_kind = "fields could not be inspected", "uninspected"
+    outcome.reason, outcome.reason_kind = _REASONS[kind], kind
     outcome.entities.clear()
     if options.failure_policy == "drop":
         outcome.result, outcome.data = "Dropped", ""

@@ -1,4 +1,4 @@
-"""HTTP plumbing of the cost calculator's Chalice routes: the shared refusal of bad input
+"""What a route of `api.py` does: the shared refusal of bad input
 (`pitwall_shared.refusals`: content type, strict JSON, validation; the same 400 / 415 body in every
 service, naming the field and the reason, never the values sent), JSON numbers read as exact
 `Decimal`s, pydantic's reasons in the calculator's plain words, and 200 answers.

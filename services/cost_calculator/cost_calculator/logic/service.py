@@ -1,15 +1,16 @@
 """Use cases over observed usage: apply one usage event (once), keep the configured inference
-units, publish a rightsizing change once, and answer the recommendation route. Wires the pure
-logic to the adapters; holds no business rule of its own.
+units, publish a rightsizing change once, and answer the recommendation route. The usage table and
+the bus are passed in (`logic/ports.py`), so this module does no I/O of its own; its rules are in
+`logic/usage.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Literal
 
-from cost_calculator.adapters.usage_store import UsageStore
+from cost_calculator.logic.ports import Publisher, UsageStorePort
 from cost_calculator.logic.usage import (
     decide_rightsizing,
     recommend,
@@ -18,12 +19,9 @@ from cost_calculator.logic.usage import (
     usage_update,
     window,
 )
-from cost_calculator.models import Envelope, Recommendation, RightsizingRecommendedData
+from cost_calculator.models import Recommendation
+from pitwall_shared.events import Envelope
 from pitwall_shared.pricing import ComprehendPrices
-
-
-class Publisher(Protocol):
-    def publish(self, data: RightsizingRecommendedData, *, event_id: str, correlation_id: str | None) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -32,12 +30,12 @@ class UsageOutcome:
     rightsizing: Literal["none", "published", "recorded"]
 
 
-def recommendation_for(store: UsageStore, prices: ComprehendPrices, endpoint_name: str, window_minutes: int,
+def recommendation_for(store: UsageStorePort, prices: ComprehendPrices, endpoint_name: str, window_minutes: int,
                        now: datetime | None = None) -> Recommendation:
     return _recommendation(store, prices, endpoint_name, window_minutes, now, store.configured(endpoint_name))
 
 
-def _recommendation(store: UsageStore, prices: ComprehendPrices, endpoint_name: str, window_minutes: int,
+def _recommendation(store: UsageStorePort, prices: ComprehendPrices, endpoint_name: str, window_minutes: int,
                     now: datetime | None, configured: int | None) -> Recommendation:
     now = now or datetime.now(UTC)
     first, last = window(now, window_minutes)
@@ -45,7 +43,7 @@ def _recommendation(store: UsageStore, prices: ComprehendPrices, endpoint_name: 
     return recommend(endpoint_name, characters, now, window_minutes, configured, prices)
 
 
-def handle_usage_event(detail_type: str, envelope: Envelope, *, store: UsageStore, publisher: Publisher,
+def handle_usage_event(detail_type: str, envelope: Envelope, *, store: UsageStorePort, publisher: Publisher,
                        prices: ComprehendPrices, window_minutes: int, now: datetime | None = None) -> UsageOutcome:
     """Aggregate the event (a duplicate adds nothing), then check the endpoint's rightsizing.
 
