@@ -40,6 +40,7 @@ from presidio_analyzer.predefined_recognizers import (
 from presidio_analyzer.predefined_recognizers.country_specific.canada.ca_sin_recognizer import CaSinRecognizer
 
 from local.emulators.pii_detect.ner import (
+    CountryRecognizer,
     IntroducedNameRecognizer,
     LocalSpacyNlpEngine,
     StreetAddressRecognizer,
@@ -91,7 +92,7 @@ PRIORITY = {
     # A 10-digit phone number passes the NHS mod-11 check one time in eleven.
     "NhsRecognizer": 3,
     # A bare 12-digit number passes Aadhaar's Verhoeff check one time in ten: below context-confirmed.
-    "DateRecognizer": 2, "IntroducedNameRecognizer": 2, "InAadhaarRecognizer": 2,
+    "DateRecognizer": 2, "IntroducedNameRecognizer": 2, "InAadhaarRecognizer": 2, "CountryRecognizer": 2,
     "SpacyRecognizer": 1,
 }
 # Presidio's weak patterns start at 0.01-0.05 and its context enhancer lifts a match with a context
@@ -176,6 +177,7 @@ def analyzer(use_model: bool) -> AnalyzerEngine:
         UsBankRecognizer(), UsPassportRecognizer(), UsLicenseRecognizer(), UsItinRecognizer(), NhsRecognizer(),
         UkNinoRecognizer(), InPanRecognizer(), InAadhaarRecognizer(), InVoterRecognizer(), CaSinRecognizer(),
         ContextRuleRecognizer(), FormRecognizer(), StreetAddressRecognizer(), IntroducedNameRecognizer(),
+        CountryRecognizer(),
     ):
         registry.add_recognizer(recognizer)
     if use_model:

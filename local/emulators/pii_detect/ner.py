@@ -178,8 +178,12 @@ def _address_at(text: str, start: int) -> tuple[int, int] | None:
     return start, start + len(found)
 
 
+# A unit standing on its own ("Apt. 559", "Suite 026"): an address line whatever the country.
+_UNIT = re.compile(r"\b(?:Apt|Apartment|Suite|Ste|Unit|Flat|Room|Floor)\.?\s?#?\s?\d{1,5}[A-Za-z]?\b")
+
+
 class StreetAddressRecognizer(EntityRecognizer):
-    """US street addresses: `usaddress` labels the text from each house number on."""
+    """US street addresses: `usaddress` labels the text from each house number on; units alone."""
 
     def __init__(self) -> None:
         super().__init__(supported_entities=["ADDRESS"], name="StreetAddressRecognizer")
@@ -188,6 +192,11 @@ class StreetAddressRecognizer(EntityRecognizer):
         pass
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
+        found = [result(self, "ADDRESS", m.start(), m.end(), 0.95) for m in _UNIT.finditer(text)]
+        found += self._streets(text)
+        return found
+
+    def _streets(self, text: str) -> list[RecognizerResult]:
         found: list[RecognizerResult] = []
         for m in _START.finditer(text):
             if found and m.start() < found[-1].end:
@@ -196,6 +205,37 @@ class StreetAddressRecognizer(EntityRecognizer):
             if span:
                 found.append(result(self, "ADDRESS", span[0], span[1], 0.999))
         return found
+
+
+# --- countries ----------------------------------------------------------------------------------
+# ISO 3166-1 names (pycountry): short, common and official ("Czechia", "Czech Republic"), as written or
+# in capitals, with a postcode after them ("Brazil 35172"). Names that are more often a person's in
+# English text are left to the NER model.
+_NOT_COUNTRIES = frozenset({"Jordan", "Chad"})
+
+
+@functools.cache
+def _countries() -> re.Pattern[str]:
+    import pycountry
+
+    names = {n for c in pycountry.countries for n in (c.name, getattr(c, "common_name", None),
+                                                        getattr(c, "official_name", None)) if n}
+    names = {n.split(",")[0] for n in names} - _NOT_COUNTRIES
+    variants = sorted(names | {n.upper() for n in names}, key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, variants)) + r")(?![\w-])(?:[ ,]+\d{4,6}(?![\w-]))?")
+
+
+class CountryRecognizer(EntityRecognizer):
+    """Country names, part of an address for Comprehend (its ADDRESS type includes the country)."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["ADDRESS"], name="CountryRecognizer")
+
+    def load(self) -> None:
+        _countries()
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
+        return [result(self, "ADDRESS", m.start(), m.end(), 0.8) for m in _countries().finditer(text)]
 
 
 # --- names introduced as such -----------------------------------------------------------------
