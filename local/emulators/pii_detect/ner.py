@@ -329,6 +329,10 @@ def merge_addresses(findings: list[Finding], text: str) -> list[Finding]:
                                  max(last.priority, f.priority))
         else:
             merged.append(f)
+    # A word of a joined address that the model (or a name seen elsewhere) took for a name is the
+    # address's: "Risso" in "Via Partenope 67\nRisso\n, SO 19215". Introduced names stay.
+    others = [f for f in others if not (f.type == "NAME" and (f.priority == 1 or f.score < 0.95) and any(
+        a.begin <= f.begin and f.end <= a.end for a in merged))]
     return others + merged
 
 
