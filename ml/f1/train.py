@@ -89,6 +89,10 @@ def table(states: dict[tuple[int, int], RaceState], seasons: Sequence[int],
     for (season, round_), state in states.items():
         if season in seasons:
             examples.extend(race_examples(state, pit_loss, season, f"{season}-{round_}"))
+    return examples_table(examples)
+
+
+def examples_table(examples: Examples) -> dict[str, np.ndarray]:
     keys = np.asarray(examples.battle_keys)
     _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     return {"x": np.asarray(examples.rows, dtype=np.float32), "swapped": np.asarray(examples.swapped),
@@ -229,11 +233,48 @@ def export_model(model: Any, native: Path, trees: Path) -> float:
     return parity
 
 
+def retrain_from_manifests(location: str, data_dir: Path | None, out: Path, *, s3: Any = None) -> int:
+    """Fit the swap classifier on the manifest rows alone (a quick retrain: `make run`, the tests);
+    writes `out/f1_pit_battle_swap.xgb.json` and `out/retrain.json` (figures), never the shipped model."""
+    import xgboost as xgb
+
+    from ml.f1.manifest_training import manifest_rows, race_messages_source
+
+    rows = manifest_rows(location, race_messages_source(data_dir if data_dir and data_dir.exists() else None), s3=s3)
+    x, y = np.asarray(rows.examples.rows, dtype=np.float32), np.asarray(rows.examples.swapped)
+    figures: dict[str, Any] = {"manifest_lines": rows.read, "origins": rows.origins, "rows": len(y),
+                               "battles": rows.examples.resolved_battles, "swapped_rows": int(y.sum()) if len(y) else 0,
+                               "skipped": rows.skipped, "model": None}
+    if len(set(y.tolist())) == 2:
+        classifier = xgb.XGBClassifier(**PARAMS["d4"], n_jobs=1, random_state=SEED, eval_metric="logloss")
+        classifier.fit(x, y)
+        out.mkdir(parents=True, exist_ok=True)
+        model_path = out / "f1_pit_battle_swap.xgb.json"
+        classifier.save_model(model_path)
+        figures["model"] = str(model_path)
+        figures["train_log_loss"] = round(float(np.mean(-np.log(np.clip(np.where(
+            y == 1, classifier.predict_proba(x)[:, 1], classifier.predict_proba(x)[:, 0]), 1e-6, 1)))), 4)
+    else:
+        figures["not_fitted"] = "the manifest rows hold one class only"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "retrain.json").write_text(json.dumps(figures, indent=1) + "\n")
+    print(json.dumps(figures))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "f1")
     parser.add_argument("--holdout", type=int, help="leave this season out of everything and score it")
+    parser.add_argument("--manifests", default=None,
+                        help="review manifests (s3://bucket/prefix or a local path): their labelled predictions "
+                             "join the final fit of the swap model (issue 19; see ml/f1/manifest_training.py)")
+    parser.add_argument("--manifests-only", action="store_true",
+                        help="train on the manifest rows alone and write the model to --out (not the shipped one)")
+    parser.add_argument("--out", type=Path, default=ARTIFACTS / "retrained")
     args = parser.parse_args(argv)
+    if args.manifests and args.manifests_only:
+        return retrain_from_manifests(args.manifests, args.data, args.out)
     if not (args.data / "ergast" / "lap_times_2019_2023.csv").exists():
         parser.error(f"no F1 data under {args.data}")
     from sklearn.linear_model import LogisticRegression
@@ -245,6 +286,15 @@ def main(argv: list[str] | None = None) -> int:
 
     pit_loss = pit_loss_table(st for (s, _), st in states.items() if s in seasons)
     train = table(states, seasons, pit_loss)
+    if args.manifests:
+        from ml.f1.manifest_training import manifest_rows, race_messages_source
+
+        extra = manifest_rows(args.manifests, race_messages_source(args.data), pit_loss=pit_loss)
+        print(f"manifests: {extra.read} lines ({extra.origins}), {len(extra.examples.swapped)} rows added, "
+              f"skipped {extra.skipped}")
+        if extra.examples.rows:
+            added = examples_table(extra.examples)
+            train = {k: np.concatenate([train[k], added[k]]) for k in train}
     models, parities = {}, {}
     for name in ("swap", "resolve"):
         task, chosen = Task(name), cv[name]["chosen"]
