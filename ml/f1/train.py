@@ -183,7 +183,7 @@ def cross_validate(states: dict[tuple[int, int], RaceState], seasons: Sequence[i
         folds[season] = (table(states, others, loss), table(states, [season], loss))
     report: dict[str, Any] = {}
     for task in (Task("swap"), Task("resolve")):
-        results = []
+        results: list[dict[str, Any]] = []
         for fname, features in FEATURE_SETS.items():
             for pname, params in PARAMS.items():
                 parts = []
