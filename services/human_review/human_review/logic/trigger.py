@@ -8,13 +8,11 @@ delivery stops here) → per-minute ceiling → task object and input content �
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
-from human_review.logic.drift import DriftCrossing, DriftObservation, DriftState, observe
+from human_review.logic.drift import DriftCrossing, DriftObservation, observe
 from human_review.logic.ground_truth import (
     SubjectState,
     ground_truth_line,
@@ -25,6 +23,7 @@ from human_review.logic.ground_truth import (
 from human_review.logic.loop_names import human_loop_name
 from human_review.logic.manifests import ManifestContext, to_json_line
 from human_review.logic.policies import PolicyBook, ReviewPolicy, decide, minute_bucket, subject_from_event
+from human_review.logic.ports import TriggerPorts
 from human_review.models import MAX_INPUT_CONTENT_CHARS, LoopRecord, LoopStatus, ReviewSubject, TaskType
 from pitwall_shared.events import AwsEvent, Envelope
 from pitwall_shared.jsonlines import join_lines
@@ -40,48 +39,6 @@ class Outcome(StrEnum):
     DEFERRED = "deferred"  # over the per-minute ceiling: to be retried in the next minute
     CLOSED_BY_GROUND_TRUTH = "closed_by_ground_truth"  # a forecast whose outcome was already known
     OUTCOME_RECORDED = "outcome_recorded"
-
-
-class LoopsPort(Protocol):
-    def get(self, human_loop_name: str) -> LoopRecord | None: ...
-    def create_pending(self, record: LoopRecord) -> LoopRecord | None: ...
-    def update(self, human_loop_name: str, fields: dict[str, Any]) -> None: ...
-
-
-class StatePort(Protocol):
-    def load_drift(self, model_id: str) -> DriftState: ...
-    def save_drift(self, model_id: str, state: DriftState, *, expected_version: int) -> bool: ...
-    def try_acquire_loop_slot(self, policy_name: str, minute: str, ceiling: int) -> bool: ...
-    def add_prediction(self, pk: str, event_id: str) -> SubjectState: ...
-    def resolve_subject(self, pk: str, *, label: str | None, observed_at: str,
-                        outcome_event_id: str) -> SubjectState: ...
-    def get_subject(self, pk: str) -> SubjectState: ...
-
-
-class StoragePort(Protocol):
-    def put_text(self, uri: str, text: str, *, content_type: str = ...) -> None: ...
-
-
-class HumanLoopsPort(Protocol):
-    def start(self, *, name: str, flow_definition_arn: str, input_content: str, free_of_pii: bool) -> str: ...
-    def stop(self, name: str) -> None: ...
-
-
-class PublisherPort(Protocol):
-    def publish(self, detail_type: str, data: dict[str, Any], *, event_id: str | None = None,
-                correlation_id: str | None = None) -> dict[str, Any]: ...
-
-
-@dataclass
-class TriggerPorts:
-    loops: LoopsPort
-    state: StatePort
-    storage: StoragePort
-    human_loops: HumanLoopsPort
-    publisher: PublisherPort
-    bucket: str
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    pii_review_bucket: str | None = None  # the raw-PII bucket: where PII review task objects must be
 
 
 def _now_text(ports: TriggerPorts) -> str:
