@@ -10,6 +10,13 @@ from typing import Literal
 from pitwall_shared.settings import ServiceSettings
 
 
+class ModelSettings(ServiceSettings):
+    """F1_MODEL_MANIFEST: another F1 model bundle than the packaged one (a path; only the local
+    replay of a hold-out season sets it, `ml/f1/replay.py --score --model`). Unset in the stack."""
+
+    f1_model_manifest: str | None = None
+
+
 class RacePredictorSettings(ServiceSettings):
     """RACE_STATE_TABLE_NAME: the state + ledger table; EVENT_BUS_NAME: where predictions go."""
 
