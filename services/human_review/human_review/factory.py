@@ -10,6 +10,7 @@ import functools
 from dataclasses import dataclass
 
 from human_review.adapters.a2i import HumanLoops
+from human_review.adapters.a2i_setup import A2iSetup
 from human_review.adapters.loops_table import LoopsTable
 from human_review.adapters.queue import DeferQueue
 from human_review.adapters.state_table import StateTable
@@ -49,3 +50,9 @@ def service() -> Service:
         defer=DeferQueue(settings.trigger_queue_url) if settings.trigger_queue_url else None,
         max_defer_delay_s=settings.max_defer_delay_s,
     )
+
+
+@functools.cache
+def a2i_setup() -> A2iSetup:
+    """The custom resource's SageMaker calls (no settings: everything comes in the request)."""
+    return A2iSetup()

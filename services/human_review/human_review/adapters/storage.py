@@ -29,8 +29,9 @@ class Storage:
 
     def put_text(self, uri: str, text: str, *, content_type: str = "application/json") -> None:
         bucket, key = split_s3_uri(uri)
-        self.s3.put_object(Bucket=bucket, Key=key, Body=text.encode(), ContentType=content_type,
-                           ServerSideEncryption="AES256")
+        # No ServerSideEncryption header: the bucket's default (the stack's KMS key) applies; its policy
+        # denies a PUT that asks for anything else (template.yaml ReviewManifestsBucketPolicy).
+        self.s3.put_object(Bucket=bucket, Key=key, Body=text.encode(), ContentType=content_type)
 
     def get_text(self, uri: str) -> str:
         bucket, key = split_s3_uri(uri)
