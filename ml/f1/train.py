@@ -1,6 +1,7 @@
 """Train, evaluate and export the F1 pit-battle models (swap probability and gap at resolution).
 
     .venv/bin/python -m ml.f1.train --data ../shared/data/f1
+    .venv/bin/python -m ml.f1.train --manifests s3://<review bucket>/manifests/parts/pit-battle-swap/ [--manifests-only]
 
 Trains XGBoost on 2019-2022, evaluates on the held-out 2023 season (AUC, Brier, log loss,
 calibration, gap MAE and share within +/-1 s, both baselines with a battle-level bootstrap CI of
@@ -96,12 +97,49 @@ def export_onnx(model: Any, path: Path) -> None:
     path.write_bytes(onnx_model.SerializeToString())
 
 
+def retrain_from_manifests(location: str, data_dir: Path | None, out: Path, *, s3: Any = None) -> int:
+    """Fit the swap classifier on the manifest rows alone (a quick retrain: `make run`, the tests);
+    writes `out/f1_pit_battle_swap.xgb.json` and `out/retrain.json` (figures), never the shipped model."""
+    import xgboost as xgb
+
+    from ml.f1.manifest_training import manifest_rows, race_messages_source
+
+    rows = manifest_rows(location, race_messages_source(data_dir if data_dir and data_dir.exists() else None), s3=s3)
+    x, y = np.asarray(rows.examples.rows, dtype=np.float32), np.asarray(rows.examples.swapped)
+    figures: dict[str, Any] = {"manifest_lines": rows.read, "origins": rows.origins, "rows": len(y),
+                               "battles": rows.examples.resolved_battles, "swapped_rows": int(y.sum()) if len(y) else 0,
+                               "skipped": rows.skipped, "model": None}
+    if len(set(y.tolist())) == 2:
+        classifier = xgb.XGBClassifier(**CLASSIFIER_PARAMS, n_jobs=1, random_state=SEED, eval_metric="logloss")
+        classifier.fit(x, y)
+        out.mkdir(parents=True, exist_ok=True)
+        model_path = out / "f1_pit_battle_swap.xgb.json"
+        classifier.save_model(model_path)
+        figures["model"] = str(model_path)
+        figures["train_log_loss"] = round(float(np.mean(-np.log(np.clip(np.where(
+            y == 1, classifier.predict_proba(x)[:, 1], classifier.predict_proba(x)[:, 0]), 1e-6, 1)))), 4)
+    else:
+        figures["not_fitted"] = "the manifest rows hold one class only"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "retrain.json").write_text(json.dumps(figures, indent=1) + "\n")
+    print(json.dumps(figures))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "f1")
     parser.add_argument("--models", type=Path, default=MODELS_DIR)
+    parser.add_argument("--manifests", default=None,
+                        help="review manifests (s3://bucket/prefix or a local path): their labelled predictions "
+                             "join the training set (issue 19; see ml/f1/manifest_training.py)")
+    parser.add_argument("--manifests-only", action="store_true",
+                        help="train on the manifest rows alone and write the model to --out (not the shipped one)")
+    parser.add_argument("--out", type=Path, default=ARTIFACTS / "retrained")
     args = parser.parse_args(argv)
-    if not (args.data / "ergast" / "lap_times_2019_2023.csv").exists():
+    if args.manifests and args.manifests_only:
+        return retrain_from_manifests(args.manifests, args.data, args.out)
+    if not (args.data / "ergast" / "lap_times_2019_2023.csv").exists():  # the full training needs the data
         parser.error(f"no F1 data under {args.data}")
 
     import onnxruntime as ort
@@ -110,6 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.metrics import log_loss, roc_auc_score
 
     train, test, pit_loss = build(args.data)
+    if args.manifests:
+        from ml.f1.manifest_training import manifest_rows, race_messages_source
+
+        extra = manifest_rows(args.manifests, race_messages_source(args.data), pit_loss=pit_loss)
+        print(f"manifests: {extra.read} lines ({extra.origins}), {len(extra.examples.swapped)} rows added, "
+              f"skipped {extra.skipped}")
+        train.extend(extra.examples)
     x_train, x_test = np.asarray(train.rows, dtype=np.float32), np.asarray(test.rows, dtype=np.float32)
     y_train, y_test = np.asarray(train.swapped), np.asarray(test.swapped)
     g_train, g_test = np.asarray(train.gap_s), np.asarray(test.gap_s)

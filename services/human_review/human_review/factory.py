@@ -44,9 +44,11 @@ def service() -> Service:
     return Service(
         book=book,
         trigger=TriggerPorts(loops=loops, state=StateTable(settings.state_table_name), storage=storage,
-                             human_loops=HumanLoops(), publisher=publisher, bucket=settings.review_bucket_name),
+                             human_loops=HumanLoops(), publisher=publisher, bucket=settings.review_bucket_name,
+                             pii_review_bucket=settings.pii_review_bucket_name),
         completion=CompletionPorts(loops=loops, storage=storage, publisher=publisher,
-                                   bucket=settings.review_bucket_name),
+                                   bucket=settings.review_bucket_name,
+                                   pii_review_bucket=settings.pii_review_bucket_name),
         defer=DeferQueue(settings.trigger_queue_url) if settings.trigger_queue_url else None,
         max_defer_delay_s=settings.max_defer_delay_s,
     )

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from human_review.models import (
+    PiiReviewCandidateData,
     PredictedLabel,
     ReviewCandidateData,
     ReviewDecision,
@@ -183,6 +184,16 @@ def subject_from_event(source: str, detail_type: str, envelope: Envelope, policy
     data = envelope.data
     common: dict[str, Any] = {"event_id": envelope.event_id, "correlation_id": envelope.correlation_id,
               "source": source, "detail_type": detail_type}
+    if policy.task_type is TaskType.TEXT_SPANS:
+        # PiiReviewCandidate: each span is a label (type, score); the text stays in the task object
+        # in the raw-PII bucket, so the loop is not free of PII.
+        pii = PiiReviewCandidateData.model_validate(data)
+        return ReviewSubject(
+            **common, model_id=f"{source}/{detail_type}", task_type=policy.task_type,
+            labels=tuple(PredictedLabel(label=span.type, score=span.score) for span in pii.spans),
+            score_scale=policy.scale, task_object_s3_uri=pii.task_object, spans=tuple(pii.spans),
+            pii_redacted=False,
+        )
     if detail_type == REVIEW_CANDIDATE:
         candidate = ReviewCandidateData.model_validate(data)
         if candidate.task_type is not policy.task_type:

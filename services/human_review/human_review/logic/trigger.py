@@ -25,7 +25,7 @@ from human_review.logic.ground_truth import (
 from human_review.logic.loop_names import human_loop_name
 from human_review.logic.manifests import ManifestContext, to_json_line
 from human_review.logic.policies import PolicyBook, ReviewPolicy, decide, minute_bucket, subject_from_event
-from human_review.models import MAX_INPUT_CONTENT_CHARS, LoopRecord, LoopStatus, ReviewSubject
+from human_review.models import MAX_INPUT_CONTENT_CHARS, LoopRecord, LoopStatus, ReviewSubject, TaskType
 from pitwall_shared.events import AwsEvent, Envelope
 from pitwall_shared.jsonlines import join_lines
 
@@ -81,6 +81,7 @@ class TriggerPorts:
     publisher: PublisherPort
     bucket: str
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    pii_review_bucket: str | None = None  # the raw-PII bucket: where PII review task objects must be
 
 
 def _now_text(ports: TriggerPorts) -> str:
@@ -119,7 +120,7 @@ def _publish_drift(crossing: DriftCrossing, subject: ReviewSubject, policy: Revi
 
 def input_content(subject: ReviewSubject, policy: ReviewPolicy, record: LoopRecord) -> dict[str, Any]:
     """What the worker task template (and the local reviewer page) shows the reviewer."""
-    return {
+    content: dict[str, Any] = {
         "taskType": subject.task_type.value,
         "taskObject": subject.task_object_s3_uri,  # an image (or document) the producer stored
         "text": subject.task_text,
@@ -134,6 +135,9 @@ def input_content(subject: ReviewSubject, policy: ReviewPolicy, record: LoopReco
         "sourceEventId": subject.event_id,
         "modelId": subject.model_id,
     }
+    if subject.spans:  # text-spans (PII review): offsets and types only; the text is in taskObject
+        content["spans"] = [span.model_dump(mode="json") for span in subject.spans]
+    return content
 
 
 def _task_object(subject: ReviewSubject, name: str, ports: TriggerPorts) -> str:
@@ -175,11 +179,21 @@ def _publish_requested(record: LoopRecord, ports: TriggerPorts, normalised_score
     ports.loops.update(record.human_loop_name, {"requested_published": True})
 
 
+def _check_pii_task_object(subject: ReviewSubject, ports: TriggerPorts) -> None:
+    """A PII review task object lives in the raw-PII bucket only (fails closed when none is set)."""
+    if ports.pii_review_bucket is None:
+        raise ValueError("data.task_object: PII review is not configured (PII_REVIEW_BUCKET_NAME)")
+    if not (subject.task_object_s3_uri or "").startswith(f"s3://{ports.pii_review_bucket}/pii-review/"):
+        raise ValueError("data.task_object: not under pii-review/ in the raw-PII bucket")
+
+
 def handle_prediction(event: AwsEvent, book: PolicyBook, ports: TriggerPorts) -> Outcome:
     """Run one prediction event through the review rules; start a loop when they say so."""
     envelope = Envelope.model_validate(event.detail)
     policy = book.for_event(event.source, event.detail_type, envelope.data)
     subject = subject_from_event(event.source, event.detail_type, envelope, policy)
+    if subject.task_type is TaskType.TEXT_SPANS:
+        _check_pii_task_object(subject, ports)
     seen = _observe_drift(subject, policy, ports)
     decision = decide(
         subject, policy, drifting_class=seen.drifting_class if seen else None,
