@@ -101,6 +101,7 @@ def manifest_rows(location: str, messages_for: Callable[[str], list[dict[str, An
             continue
         rows.examples.rows.append(battle_features(state, battle, lap, pit_loss))
         rows.examples.swapped.append(int(label.class_name == POSITIVE))
+        rows.examples.resolved.append(1)  # a labelled swap outcome: the battle resolved
         rows.examples.gap_s.append(float(battle.gap_s or 0.0))
         rows.examples.battle_keys.append(f"{race_id}/{battle_id}")
         rows.examples.laps_since_open.append(lap - battle.opened_lap)

@@ -1,5 +1,6 @@
 """Issue 15: the four services share one skeleton (CONTRIBUTING.md, "Layout") and one event contract
-(`pitwall_shared.events`), which no service declares again.
+(`pitwall_shared.events`), which no service declares again; each service README names every module
+of its package (the one-line-per-module table stays true).
 
 Reads files only; the import rules of the layout (pure logic/, AWS in adapters/) are import-linter's
 (`.importlinter`, run by `make test`).
@@ -15,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("cost_calculator", "human_review", "pii_redaction", "race_predictor")
 # Every service has these; `models` is a module or (race_predictor: one per sport) a package.
-SKELETON = ("handlers.py", "settings.py", "factory.py", "logic/__init__.py", "adapters/__init__.py")
+SKELETON = ("handlers.py", "settings.py", "factory.py", "logic/__init__.py", "logic/ports.py", "adapters/__init__.py")
 HTTP_SERVICES = {"cost_calculator", "race_predictor"}  # api.py (Chalice) + routes/
 
 
@@ -42,6 +43,20 @@ def test_no_module_outside_the_skeleton_takes_a_retired_name(service):
     retired = {"config.py", "usage_service.py", "http_answers.py"}
     found = sorted(path.name for path in package(service).glob("*.py") if path.name in retired)
     assert not found, f"{service}: {found} (use settings.py, logic/, routes/)"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_service_readme_names_every_module(service):
+    root = package(service)
+    readme = (ROOT / "services" / service / "README.md").read_text(encoding="utf-8")
+    # A table row names `logic/f1/state.py`; a layout tree names `f1/state.py` (or `state.py`) under
+    # `logic/`: a module is named when a name in the README is its path or a tail of it.
+    named = set(re.findall(r"[\w/]+\.py", readme))
+    modules = [path.relative_to(root).as_posix() for path in sorted(root.rglob("*.py"))
+               if path.name != "__init__.py" and "__pycache__" not in path.parts]
+    unnamed = [module for module in modules
+               if not any(module == name or module.endswith("/" + name) for name in named)]
+    assert not unnamed, f"services/{service}/README.md does not name {unnamed}"
 
 
 def test_no_service_redeclares_the_event_contract():

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 import tldextract
-from presidio_analyzer import AnalyzerEngine, Pattern, RecognizerRegistry, RecognizerResult
+from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.predefined_recognizers import (
     AbaRoutingRecognizer,
     CreditCardRecognizer,
@@ -40,6 +40,7 @@ from presidio_analyzer.predefined_recognizers import (
 from presidio_analyzer.predefined_recognizers.country_specific.canada.ca_sin_recognizer import CaSinRecognizer
 
 from local.emulators.pii_detect.ner import (
+    CountryRecognizer,
     IntroducedNameRecognizer,
     LocalSpacyNlpEngine,
     StreetAddressRecognizer,
@@ -84,14 +85,14 @@ PRESIDIO_TO_COMPREHEND = {
 PRIORITY = {
     "CreditCardRecognizer": 5, "EmailRecognizer": 5, "IpRecognizer": 5, "IbanRecognizer": 5,
     "MacAddressRecognizer": 5, "UsSsnRecognizer": 5, "FormRecognizer": 5, "OfflineEmailRecognizer": 5,
-    "StreetAddressRecognizer": 4, "PhoneRecognizer": 4, "CheckedUrlRecognizer": 4,
+    "StreetAddressRecognizer": 4, "PhoneRecognizer": 4, "CheckedUrlRecognizer": 4, "TimestampRecognizer": 4,
     "ContextRuleRecognizer": 3, "AbaRoutingRecognizer": 3, "UsBankRecognizer": 3, "UsPassportRecognizer": 3,
     "UsLicenseRecognizer": 3, "UsItinRecognizer": 3, "UkNinoRecognizer": 3, "InPanRecognizer": 3,
     "InVoterRecognizer": 3, "CaSinRecognizer": 3,
     # A 10-digit phone number passes the NHS mod-11 check one time in eleven.
     "NhsRecognizer": 3,
     # A bare 12-digit number passes Aadhaar's Verhoeff check one time in ten: below context-confirmed.
-    "DateRecognizer": 2, "IntroducedNameRecognizer": 2, "InAadhaarRecognizer": 2,
+    "DateRecognizer": 2, "IntroducedNameRecognizer": 2, "InAadhaarRecognizer": 2, "CountryRecognizer": 2,
     "SpacyRecognizer": 1,
 }
 # Presidio's weak patterns start at 0.01-0.05 and its context enhancer lifts a match with a context
@@ -156,10 +157,14 @@ _DIGIT = re.compile(r"\d")
 
 
 # Dates Presidio's date patterns miss that Comprehend reports as DATE_TIME: timestamps with a time of
-# day, weekdays, and a year after a preposition ("founded in 1991").
-_DATE_PATTERNS = [
+# day (their own recognizer), weekdays, and a year after a preposition ("founded in 1991").
+# A timestamp with a time of day ("2010-12-22 00:59:42.031649") outranks the phone numbers libphonenumber
+# reads inside it ("42.031649").
+_TIMESTAMP = [
     Pattern("Timestamp", r"\b\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[T ][0-2]\d:[0-5]\d(?::[0-5]\d(?:\.\d+)?)?"
             r"(?:Z|[+-][0-2]\d:?[0-5]\d)?(?!\w)", 0.85),
+]
+_DATE_PATTERNS = [
     Pattern("Weekday", r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b", 0.6),
     Pattern("Year after a preposition", r"(?<=\b(?:[Ii]n|[Dd]uring|[Ss]ince|of|[Ff]rom|until|by) )(?:1[89]|20)\d\d\b", 0.6),
 ]
@@ -172,10 +177,12 @@ def analyzer(use_model: bool) -> AnalyzerEngine:
     for recognizer in (
         AllCardsRecognizer(), OfflineEmailRecognizer(), IpRecognizer(), IbanRecognizer(), MacAddressRecognizer(),
         UsSsnRecognizer(), GuardedPhoneRecognizer(), CheckedUrlRecognizer(),
-        DateRecognizer(patterns=DateRecognizer.PATTERNS + _DATE_PATTERNS), AbaRoutingRecognizer(),
+        DateRecognizer(patterns=DateRecognizer.PATTERNS + _DATE_PATTERNS),
+        PatternRecognizer(supported_entity="DATE_TIME", patterns=_TIMESTAMP, name="TimestampRecognizer"), AbaRoutingRecognizer(),
         UsBankRecognizer(), UsPassportRecognizer(), UsLicenseRecognizer(), UsItinRecognizer(), NhsRecognizer(),
         UkNinoRecognizer(), InPanRecognizer(), InAadhaarRecognizer(), InVoterRecognizer(), CaSinRecognizer(),
         ContextRuleRecognizer(), FormRecognizer(), StreetAddressRecognizer(), IntroducedNameRecognizer(),
+        CountryRecognizer(),
     ):
         registry.add_recognizer(recognizer)
     if use_model:

@@ -140,7 +140,8 @@ def _token_ok(label: str, token: str) -> bool:
 
 
 def _address_at(text: str, start: int) -> tuple[int, int] | None:
-    window = text[start:start + _WINDOW]
+    # One line at most: a written address on several lines is found line by line, then joined.
+    window = text[start:start + _WINDOW].split("\n", 1)[0]
     tokens = usaddress.tokenize(window)
     if not tokens:
         return None
@@ -172,14 +173,31 @@ def _address_at(text: str, start: int) -> tuple[int, int] | None:
         seen & {"StreetNamePostType", "StreetNamePreType", "PlaceName", "StateName", "ZipCode"})
     if end is None or not (street or "Box" in seen):
         return None
-    found = window[:end].rstrip(",;: ")
+    found = window[:end].rstrip(",;:?!)\"' ")
     if found.endswith(".") and not _DOT_KEPT.search(found.split()[-1]):
         found = found[:-1]
     return start, start + len(found)
 
 
+# Streets written name first, number last, as across most of Europe and Latin America ("Via Leopardi
+# 83", "Rua Arapiraca 1943", "Hadikgasse 49", "Langenhorner Chaussee 76"), which usaddress does not
+# read: a street-type word (or a compound ending in one) and the number after the name.
+_STREET_FIRST = (r"Via|Viale|Vicolo|Corso|Piazza|Largo|Rua|Avenida|Av\.|Travessa|Praça|Calle|Carrer|Paseo|"
+                 r"Plaza|Camino|Rue|Avenue|Boulevard|Chemin|Place|Allée|Quai|Ulica|ul\.|Aleja|Bairro")
+_STREET_LAST = (r"Stra(?:ss|ß)e|Str\.|Chaussee|Allee|Platz|Ring|Damm|Gasse|Weg|Straat|Laan|Plein|Vej|Gade|"
+                r"Gatan|Vägen|Veien|Gata|Katu|Tie|Kuja|Utca|Út|Odos")
+_COMPOUND_LAST = r"(?:stra(?:ss|ß)e|str\.|gasse|weg|straat|laan|plein|vej|gade|gatan|vägen|veien|gata|katu|tie|kuja|utca)"
+_NAME = r"[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.-]*"
+_NUMBER_LAST = re.compile(
+    rf"(?<![\w-])(?:(?:{_STREET_FIRST})(?:\s+(?:de|da|do|dos|das|di|del|della|la|le|des|du)?\s*{_NAME}){{1,4}}"
+    rf"|(?:{_NAME}\s+){{0,3}}(?:{_STREET_LAST})|(?:{_NAME}\s+){{0,2}}[A-ZÀ-ÖØ-Þ][\w'’-]*{_COMPOUND_LAST})"
+    rf"\s+\d{{1,5}}[A-Za-z]?(?![\w-])")
+# A unit standing on its own ("Apt. 559", "Suite 026"): an address line whatever the country.
+_UNIT = re.compile(r"\b(?:Apt|Apartment|Suite|Ste|Unit|Flat|Room|Floor)\.?\s?#?\s?\d{1,5}[A-Za-z]?\b")
+
+
 class StreetAddressRecognizer(EntityRecognizer):
-    """US street addresses: `usaddress` labels the text from each house number on."""
+    """US street addresses: `usaddress` labels the text from each house number on; units alone."""
 
     def __init__(self) -> None:
         super().__init__(supported_entities=["ADDRESS"], name="StreetAddressRecognizer")
@@ -188,14 +206,50 @@ class StreetAddressRecognizer(EntityRecognizer):
         pass
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
+        units = [result(self, "ADDRESS", m.start(), m.end(), 0.95) for m in _UNIT.finditer(text)]
+        streets = [result(self, "ADDRESS", m.start(), m.end(), 0.9) for m in _NUMBER_LAST.finditer(text)]
+        return units + streets + self._streets(text, units)
+
+    def _streets(self, text: str, units: list[RecognizerResult]) -> list[RecognizerResult]:
         found: list[RecognizerResult] = []
         for m in _START.finditer(text):
-            if found and m.start() < found[-1].end:
+            if found and m.start() < found[-1].end or any(u.start <= m.start() < u.end for u in units):
                 continue
             span = _address_at(text, m.start())
             if span:
                 found.append(result(self, "ADDRESS", span[0], span[1], 0.999))
         return found
+
+
+# --- countries ----------------------------------------------------------------------------------
+# ISO 3166-1 names (pycountry): short, common and official ("Czechia", "Czech Republic"), as written or
+# in capitals, with a postcode after them ("Brazil 35172"). Names that are more often a person's in
+# English text are left to the NER model.
+_NOT_COUNTRIES = frozenset({"Jordan", "Chad"})
+
+
+@functools.cache
+def _countries() -> re.Pattern[str]:
+    import pycountry
+
+    names = {n for c in pycountry.countries for n in (c.name, getattr(c, "common_name", None),
+                                                        getattr(c, "official_name", None)) if n}
+    names = {n.split(",")[0] for n in names} - _NOT_COUNTRIES
+    variants = sorted(names | {n.upper() for n in names}, key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, variants)) + r")(?![\w-])(?:[ ,]+\d{4,6}(?![\w-]))?")
+
+
+class CountryRecognizer(EntityRecognizer):
+    """Country names, part of an address for Comprehend (its ADDRESS type includes the country)."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["ADDRESS"], name="CountryRecognizer")
+
+    def load(self) -> None:
+        _countries()
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
+        return [result(self, "ADDRESS", m.start(), m.end(), 0.8) for m in _countries().finditer(text)]
 
 
 # --- names introduced as such -----------------------------------------------------------------
@@ -238,7 +292,9 @@ class IntroducedNameRecognizer(EntityRecognizer):
 
 
 # --- after resolution -------------------------------------------------------------------------
-_JOINER = re.compile(r"^[,\s]*$")
+# Pieces of one address: separated by commas and spaces only, or by one line of capitalised words (the
+# city line of an address written on several lines, between its street and its country).
+_JOINER = re.compile(r"^[,\s]*$|^[, \t]*\n[ \t]*[A-ZÀ-ÖØ-Þ][\w'’. -]{0,40}[ \t]*\n[,\s]*$")
 
 
 def propagate_names(findings: list[Finding], text: str) -> list[Finding]:
@@ -262,7 +318,7 @@ def propagate_names(findings: list[Finding], text: str) -> list[Finding]:
 
 
 def merge_addresses(findings: list[Finding], text: str) -> list[Finding]:
-    """Join ADDRESS pieces separated only by commas or spaces ("Los Angeles" + ", " + "CA")."""
+    """Join ADDRESS pieces separated only by commas or spaces ("Los Angeles" + ", " + "CA") or a city line."""
     addresses = sorted((f for f in findings if f.type == "ADDRESS"), key=lambda f: f.begin)
     others = [f for f in findings if f.type != "ADDRESS"]
     merged: list[Finding] = []
@@ -273,6 +329,10 @@ def merge_addresses(findings: list[Finding], text: str) -> list[Finding]:
                                  max(last.priority, f.priority))
         else:
             merged.append(f)
+    # A word of a joined address that the model (or a name seen elsewhere) took for a name is the
+    # address's: "Risso" in "Via Partenope 67\nRisso\n, SO 19215". Introduced names stay.
+    others = [f for f in others if not (f.type == "NAME" and (f.priority == 1 or f.score < 0.95) and any(
+        a.begin <= f.begin and f.end <= a.end for a in merged))]
     return others + merged
 
 

@@ -103,6 +103,18 @@ CONTEXT_RULES: tuple[ContextRule, ...] = (
     ContextRule("LICENSE_PLATE", re.compile(r"(?<![\w-])[A-Z0-9]{1,4}[- ]?[A-Z0-9]{2,4}(?![\w-])"),
                 _kw(r"license\s+plate", r"plate", r"registration")),
     ContextRule("AGE", re.compile(r"(?<![\w.])\d{1,3}(?![\w.])"), _kw(r"age", r"aged")),
+    ContextRule("AGE", re.compile(r"(?<![\w.])\d{1,3}(?![\w:/-]|\.\d|\s*(?:minutes?|hours?|days?|weeks?|months?|"
+                                  r"times?|of|%|percent|[ap]\.?m\b|o'clock))"),
+                _kw(r"turned", r"turns?", r"(?:he|she|I|they|you)\s+(?:was|were|am|is|are)", r"i'm"), max_distance=2),
+    # Numbers Presidio's phone recognizer does not find (national numbers of countries outside its
+    # numbering plans, written without a country code) right after a phone word.
+    ContextRule("PHONE", re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,5}){1,4}(?![\w])"),
+                _kw(r"phone", r"tel", r"telephone", r"mobile", r"cell", r"fax", r"desk", r"call\s+me\s+(?:on|at)",
+                    r"text\s+me\s+(?:on|at)", r"reach\s+me\s+(?:on|at)", r"answering\s+at", r"messages\s+to"),
+                validator=lambda v: 6 <= sum(c.isdigit() for c in v) <= 15, max_distance=24),
+    # A postcode after its keyword ("ZIP: 32700", "my zip code is 97400").
+    ContextRule("ADDRESS", re.compile(r"(?<![\w-])(?=[A-Z0-9 -]*\d)[A-Z0-9]{3,5}(?:[- ][A-Z0-9]{3,4})?(?![\w-])"),
+                _kw(r"zip", r"zip\s*code", r"postal\s+code", r"post\s*code"), max_distance=12),
 )
 
 # North American numbers written with separators, optional +1 / 001 and an extension.
@@ -112,7 +124,7 @@ _PHONE_NANP = re.compile(
 # AWS access key ids: "AKIA"/"ASIA"/... and 16 more (IAM user guide, "Understanding unique ID prefixes").
 _AWS_ACCESS_KEY = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{16}(?![A-Z0-9])")
 _VIN = re.compile(r"(?<![\w])[A-HJ-NPR-Z0-9]{17}(?![\w])")
-_AGE_PHRASE = re.compile(r"(?<![\w.])(\d{1,3})(?:\s*|-)(?:years?|yrs?)(?:\s*|-)old\b", re.IGNORECASE)
+_AGE_PHRASE = re.compile(r"(?<![\w.])(\d{1,3})(?:(?:\s*|-)(?:years?|yrs?)(?:\s*|-)old\b|\s*y/o\b)", re.IGNORECASE)
 _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 _VIN_VALUES = {**{str(d): d for d in range(10)},
                **dict(zip("ABCDEFGH", range(1, 9), strict=True)),

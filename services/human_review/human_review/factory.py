@@ -15,9 +15,8 @@ from human_review.adapters.loops_table import LoopsTable
 from human_review.adapters.queue import DeferQueue
 from human_review.adapters.state_table import StateTable
 from human_review.adapters.storage import Storage
-from human_review.logic.completion import CompletionPorts
 from human_review.logic.policies import PolicyBook, load_policy_book
-from human_review.logic.trigger import TriggerPorts
+from human_review.logic.ports import CompletionPorts, TriggerPorts
 from human_review.settings import Settings
 from pitwall_shared.publisher import EventPublisher
 from pitwall_shared.settings import load_settings

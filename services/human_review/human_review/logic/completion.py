@@ -7,16 +7,13 @@ event finds the record terminal and published, and does nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from human_review.logic.manifests import ManifestContext, corrected_label, manifest_line, to_json_line
 from human_review.logic.pii_spans import PiiTaskObject, pii_part_uri, settled_label, text_span_line
 from human_review.logic.policies import REVIEW_CANDIDATE, PolicyBook
-from human_review.logic.trigger import PublisherPort
+from human_review.logic.ports import CompletionPorts
 from human_review.models import (
     TERMINAL_STATUSES,
     A2IOutput,
@@ -34,26 +31,6 @@ class CompletionOutcome(StrEnum):
     RECORDED = "recorded"
     DUPLICATE = "duplicate"
     UNKNOWN_LOOP = "unknown_loop"
-
-
-class CompletionLoopsPort(Protocol):
-    def get(self, human_loop_name: str) -> LoopRecord | None: ...
-    def update(self, human_loop_name: str, fields: dict[str, Any]) -> None: ...
-
-
-class CompletionStoragePort(Protocol):
-    def get_json(self, uri: str) -> Any: ...
-    def put_text(self, uri: str, text: str, *, content_type: str = ...) -> None: ...
-
-
-@dataclass
-class CompletionPorts:
-    loops: CompletionLoopsPort
-    storage: CompletionStoragePort
-    publisher: PublisherPort
-    bucket: str
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    pii_review_bucket: str | None = None  # the raw-PII bucket: PII review parts hold the text
 
 
 def part_uri(bucket: str, record: LoopRecord) -> str:
