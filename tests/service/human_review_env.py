@@ -141,7 +141,23 @@ def create_resources() -> None:
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
     )
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=PII_BUCKET)
     boto3.client("events", region_name=REGION).create_event_bus(Name=BUS)
+
+
+PII_BUCKET = "pitwall-raw-pii-test"
+
+
+def opt_in_policies() -> list[dict[str, Any]]:
+    """The packaged policies with the forecast ones opted in to human loops (`start_loops: true`).
+
+    Packaged forecast policies start no loop (issue 19: the world answers them); these tests use
+    forecasts as their loop vehicle, so they opt in explicitly, as a deployer could.
+    """
+    from human_review.settings import DEFAULT_POLICIES_FILE
+
+    items = json.loads(DEFAULT_POLICIES_FILE.read_text())
+    return [item | {"start_loops": True} if "outcome" in item else item for item in items]
 
 
 @pytest.fixture
@@ -156,7 +172,8 @@ def review_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReviewEnv]:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("REVIEW_POLICIES", raising=False)
+    monkeypatch.setenv("REVIEW_POLICIES", json.dumps(opt_in_policies()))
+    monkeypatch.setenv("PII_REVIEW_BUCKET_NAME", PII_BUCKET)
     from human_review import handlers
     from pitwall_shared.aws import client
 

@@ -3,7 +3,8 @@
 A ReviewCandidate on the Pitwall bus → rule → trigger queue → ReviewTriggerFunction (in its worker)
 → loop in the A2I emulator; a person answers on the reviewer page in headless Chromium; the
 emulator puts the status change on the default bus → rule → status queue → ReviewCompletionFunction
-→ manifest part in S3. Then `make run`'s demo (answered programmatically) on the same cloud.
+→ manifest part in S3. Then `make run`'s demo (a PII review answered through the page's API, a
+retrain reading the manifests) on the same cloud.
 """
 
 from __future__ import annotations
@@ -117,9 +118,14 @@ def test_a_person_answers_on_the_page_and_the_line_reaches_s3(cloud, browser):
     assert item["status"]["S"] == "Completed" and item["corrected_label"]["S"] == "crew-member"
 
 
-def test_make_run_demo_turns_an_unsure_prediction_into_a_manifest_line(cloud):
+def test_make_run_demo_answers_a_pii_review_and_retrains_from_the_manifests(cloud):
     summary = run_demo(cloud)
-    line = summary["manifest line"]
-    assert line["faceoff-winner"] == 0 and line["faceoff-winner-metadata"]["class-name"] == "away-wins"
-    assert summary["loop record"] == "status Completed, corrected label away-wins"
-    assert summary["manifest part"].endswith(".jsonl")
+    annotations = summary["PII manifest line (Comprehend entity format)"]
+    assert annotations["entities"] == [{"startOffset": 17, "endOffset": 28, "label": "NAME"}]
+    assert summary["PII manifest part"].startswith(f"s3://{cloud.physical_id('PiiRawBucket')}/pii-review/manifests/")
+    assert summary["loops started by policy"].get("pii-span", 0) >= 1
+    assert "faceoff" not in summary["loops started by policy"]  # forecasts start no loop (issue 19)
+    assert summary["manifest lines written"]["raw-PII bucket (PII)"] >= 1
+    pit_battle_lines = (summary["forecasts closed by ground truth"].get("pit-battle-swap", 0)
+                        + summary["manifest lines written"]["human-answered"].get("pit-battle-swap", 0))
+    assert summary["retrain figures"]["manifest_lines"] == pit_battle_lines  # the retrain read what was written

@@ -17,8 +17,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ValidationError
 
-from human_review.adapters.a2i_setup import A2iSetup, send_response
-from human_review.factory import service
+from human_review.adapters.a2i_setup import send_response
+from human_review.factory import a2i_setup, service
 from human_review.logic import flow_setup
 from human_review.logic.completion import STATUS_CHANGE, handle_status_change
 from human_review.logic.policies import REVIEW_CANDIDATE, PolicyError
@@ -179,7 +179,7 @@ def a2i_setup_handler(event: dict[str, Any], context: Any) -> None:
     request_type = event.get("RequestType")
     physical_id = str(event.get("PhysicalResourceId") or f"not-created-{event.get('LogicalResourceId', 'resource')}")
     deadline_s = time.monotonic() + max(0, context.get_remaining_time_in_millis() - SETUP_MARGIN_MS) / 1000
-    setup = A2iSetup()
+    setup = a2i_setup()
     try:
         if request_type in ("Create", "Update"):
             props = flow_setup.parse_properties(event.get("ResourceProperties") or {})

@@ -33,6 +33,10 @@ class Settings(ServiceSettings):
     # another bucket, is refused (template.yaml ReviewCandidateSources, ReviewTaskObjectBuckets). Empty: all refused.
     review_candidate_sources: str = ""
     task_object_buckets: str = ""
+    # The raw-PII bucket (pii_redaction's): PII review task objects (pii-review/) are read from it
+    # and their manifest parts (the text is the training document) written to it, never elsewhere.
+    # Unset: a PiiReviewCandidate is refused (fails closed).
+    pii_review_bucket_name: str | None = Field(default=None, min_length=3)
 
     def policies_json(self) -> str:
         return self.review_policies or DEFAULT_POLICIES_FILE.read_text()
