@@ -14,6 +14,7 @@ class LocalCloud(Protocol):
 
     resources: dict[str, str]
     emulator_settings: dict[str, Any]
+    parameters: dict[str, str]  # the template parameters the stack deploys with
 
     def client(self, service: str) -> Any: ...
 

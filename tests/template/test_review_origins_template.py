@@ -41,6 +41,7 @@ def test_a2i_may_read_task_objects_only_in_its_tasks_prefix_and_the_listed_bucke
         if statement["Action"] == "s3:GetObject":
             reads.append(statement["Resource"])
     assert {"Fn::Sub": "${ReviewManifestsBucket.Arn}/tasks/*"} in reads
+    assert {"Fn::Sub": "${PiiRawBucket.Arn}/pii-review/*.json"} in reads  # PiiReviewCandidate tasks (issue 19)
     (listed,) = [r for r in reads if "Fn::Split" in r]
     assert "ReviewTaskObjectBuckets" in str(listed)
-    assert len(reads) == 2
+    assert len(reads) == 3
