@@ -94,7 +94,8 @@ async function openTask(name) {
   const detection = input.taskType === "object-detection";
   const spans = input.taskType === "text-spans";
   $("#task-title").textContent = detection ? "Draw a box around each object"
-    : spans ? "Is each highlighted span personal data, and of which type?" : "Choose the correct label";
+    : spans ? "Is each highlighted span personal data, and of which type?"
+    : input.policy === "faceoff-setup" ? "Was the face-off at this dot, with these two takers?" : "Choose the correct label";
   const facts = $("#task-facts");
   facts.replaceChildren();
   for (const [term, value] of [["Task", task.name], ["Why", REASONS[input.reason] || input.reason],
@@ -195,6 +196,11 @@ function renderContent(task, input, detection) {
   } else if (input.text) {
     content.append(el("div", { class: "text-task" }, input.text));
   } else if (input.prediction) {
+    if (typeof input.picture === "string" && input.picture.startsWith("data:image/svg+xml;base64,")) {
+      // The face-off setup review: the players at detection, drawn by human_review.logic.rink.
+      content.append(el("img", { class: "rink", src: input.picture,
+                                 alt: "Players at the moment of detection: the ringed dot is where the face-off was set up, the outlined players its takers" }));
+    }
     const table = el("table");
     table.append(el("caption", {}, "The prediction to check"));
     for (const [key, value] of Object.entries(input.prediction)) {

@@ -60,4 +60,5 @@ def nhl_service() -> NhlService:
         publisher=EventPublisher(source="pitwall.race_predictor", bus_name=settings.event_bus_name),
         stats=DynamoPlayerStats(settings.player_stats_table_name),
         model=faceoff_model(),
+        tracking=settings.nhl_tracking,
     )

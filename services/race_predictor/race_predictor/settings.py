@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pitwall_shared.settings import ServiceSettings
 
 
@@ -26,3 +28,6 @@ class NhlSettings(RacePredictorSettings):
     """PLAYER_STATS_TABLE_NAME: the face-off records of every player (loaded by ml/nhl/load_player_stats)."""
 
     player_stats_table_name: str
+    # NHL_TRACKING: the kind of tracking feed, which picks the face-off set rule
+    # (race_predictor.logic.nhl.detection.SET_RULES): the league's optical tracking, or broadcast-derived.
+    nhl_tracking: Literal["league", "broadcast"] = "league"

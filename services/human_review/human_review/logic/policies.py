@@ -84,6 +84,13 @@ class ReviewPolicy(BaseModel):
     subject_fields: tuple[str, ...] = ()
     outcome: OutcomeRule | None = None
     start_loops: bool | None = None
+    # A second question about the same event (e.g. the face-off setup besides the face-off forecast):
+    # the policy applies to the events whose `data` has this dotted path (not null), besides the
+    # event's main policy, with its own loop (named after the event id and this policy's name).
+    applies_when: str | None = None
+    # What the task shows beside the prediction: "rink" = the players' positions at detection
+    # (`data.detection.players`) drawn on a rink (human_review.logic.rink).
+    picture: Literal["rink"] | None = None
 
     @property
     def starts_loops(self) -> bool:
@@ -120,7 +127,7 @@ class PolicyBook(BaseModel):
         names = [policy.name for policy in self.policies]
         if len(names) != len(set(names)):
             raise ValueError("policy names must be unique")
-        keys = [(p.source, p.detail_type) for p in self.policies if p.detail_type != REVIEW_CANDIDATE]
+        keys = [(p.source, p.detail_type, p.applies_when) for p in self.policies if p.detail_type != REVIEW_CANDIDATE]
         if len(keys) != len(set(keys)):
             raise ValueError("two policies for the same source and detail-type")
         return self
@@ -134,9 +141,15 @@ class PolicyBook(BaseModel):
                     return policy
             raise PolicyError(f"data.review_policy: no ReviewCandidate policy named {wanted!r}")
         for policy in self.policies:
-            if policy.source == source and policy.detail_type == detail_type:
+            if policy.source == source and policy.detail_type == detail_type and policy.applies_when is None:
                 return policy
         raise PolicyError(f"no review policy for source {source!r} and detail-type {detail_type!r}")
+
+    def also_for_event(self, source: str, detail_type: str, data: Mapping[str, Any]) -> tuple[ReviewPolicy, ...]:
+        """The second questions about this event: policies whose `applies_when` path `data` has."""
+        return tuple(p for p in self.policies
+                     if p.applies_when is not None and p.source == source and p.detail_type == detail_type
+                     and lookup(data, p.applies_when) is not None)
 
 
     def for_outcome(self, source: str, detail_type: str) -> tuple[ReviewPolicy, ...]:

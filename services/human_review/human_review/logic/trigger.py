@@ -24,6 +24,7 @@ from human_review.logic.loop_names import human_loop_name
 from human_review.logic.manifests import ManifestContext, to_json_line
 from human_review.logic.policies import PolicyBook, ReviewPolicy, decide, minute_bucket, subject_from_event
 from human_review.logic.ports import TriggerPorts
+from human_review.logic.rink import rink_picture_data_uri
 from human_review.models import MAX_INPUT_CONTENT_CHARS, LoopRecord, LoopStatus, ReviewSubject, TaskType
 from pitwall_shared.events import AwsEvent, Envelope
 from pitwall_shared.jsonlines import join_lines
@@ -77,7 +78,11 @@ def _publish_drift(crossing: DriftCrossing, subject: ReviewSubject, policy: Revi
 
 def input_content(subject: ReviewSubject, policy: ReviewPolicy, record: LoopRecord) -> dict[str, Any]:
     """What the worker task template (and the local reviewer page) shows the reviewer."""
+    picture = None
+    if policy.picture == "rink" and subject.prediction is not None:
+        picture = rink_picture_data_uri(subject.prediction)
     content: dict[str, Any] = {
+        "picture": picture,  # a data: URI (the reviewer page's CSP allows img-src data:)
         "taskType": subject.task_type.value,
         "taskObject": subject.task_object_s3_uri,  # an image (or document) the producer stored
         "text": subject.task_text,
@@ -136,6 +141,12 @@ def _publish_requested(record: LoopRecord, ports: TriggerPorts, normalised_score
     ports.loops.update(record.human_loop_name, {"requested_published": True})
 
 
+# When one event answers to several policies, the outcome the caller acts on: a deferred loop puts
+# the message back (the others are idempotent on redelivery), then the most that happened.
+_OUTCOME_RANK = (Outcome.DEFERRED, Outcome.STARTED, Outcome.CLOSED_BY_GROUND_TRUTH, Outcome.DUPLICATE,
+                 Outcome.NOT_REVIEWED)
+
+
 def _check_pii_task_object(subject: ReviewSubject, ports: TriggerPorts) -> None:
     """A PII review task object lives in the raw-PII bucket only (fails closed when none is set)."""
     if ports.pii_review_bucket is None:
@@ -145,9 +156,19 @@ def _check_pii_task_object(subject: ReviewSubject, ports: TriggerPorts) -> None:
 
 
 def handle_prediction(event: AwsEvent, book: PolicyBook, ports: TriggerPorts) -> Outcome:
-    """Run one prediction event through the review rules; start a loop when they say so."""
+    """Run one prediction event through its review policy (and any second question about it)."""
     envelope = Envelope.model_validate(event.detail)
     policy = book.for_event(event.source, event.detail_type, envelope.data)
+    outcomes = [_handle_with_policy(event, envelope, policy, ports, loop_key=envelope.event_id)]
+    for extra in book.also_for_event(event.source, event.detail_type, envelope.data):
+        outcomes.append(_handle_with_policy(event, envelope, extra, ports,
+                                            loop_key=f"{envelope.event_id}#{extra.name}"))
+    return min(outcomes, key=lambda o: _OUTCOME_RANK.index(o) if o in _OUTCOME_RANK else len(_OUTCOME_RANK))
+
+
+def _handle_with_policy(event: AwsEvent, envelope: Envelope, policy: ReviewPolicy, ports: TriggerPorts, *,
+                        loop_key: str) -> Outcome:
+    """One policy's review of a prediction event; start a loop (named after `loop_key`) when it says so."""
     subject = subject_from_event(event.source, event.detail_type, envelope, policy)
     if subject.task_type is TaskType.TEXT_SPANS:
         _check_pii_task_object(subject, ports)
@@ -156,7 +177,7 @@ def handle_prediction(event: AwsEvent, book: PolicyBook, ports: TriggerPorts) ->
         subject, policy, drifting_class=seen.drifting_class if seen else None,
         drift_crossed=bool(seen and seen.state.alerted_by == subject.event_id),
     )
-    name = human_loop_name(subject.event_id)
+    name = human_loop_name(loop_key)
     forecast_pk: str | None = None
     if policy.outcome is not None:
         forecast_pk = prediction_subject(policy, envelope.data)
