@@ -60,6 +60,15 @@ def _cv_table(cv: dict[str, Any], task: str) -> list[str]:
     return lines
 
 
+def _opening_table(cv: dict[str, Any]) -> list[str]:
+    if "swap_opening" not in cv:
+        return []
+    shipped = cv["swap_opening"].get("shipped")
+    return ["Opening-lap swap model (trained on opening rows only, one per battle; used at the opening lap "
+            "when its out-of-fold Brier there, after calibration, beats the all-laps model's: "
+            f"**{'shipped' if shipped else 'not shipped'}**):", "", *_cv_table(cv, "swap_opening"), ""]
+
+
 def render(holdout: dict[str, Any], replay: dict[str, Any], shipped: dict[str, Any]) -> str:
     o = replay["opening"]
     m, b, g = o["model"], o["base_rate"], o["gap_logistic"]
@@ -131,6 +140,7 @@ def render(holdout: dict[str, Any], replay: dict[str, Any], shipped: dict[str, A
                   f"{holdout['trained_on'][-1]})", "",
               "Swap model, criterion = Brier at the opening lap (out of fold):", "",
               *_cv_table(holdout["cv"], "swap"), "",
+              *_opening_table(holdout["cv"]),
               "Resolve model, criterion = Brier over all rows, each battle weighing one:", "",
               *_cv_table(holdout["cv"], "resolve"), "",
               f"### Shipped model: `{shipped['model_version']}`, trained on {shipped['trained_on'][0]}–"
@@ -138,6 +148,7 @@ def render(holdout: dict[str, Any], replay: dict[str, Any], shipped: dict[str, A
               f"{shipped['train_resolved_battles']} resolved)", "",
               "Swap model cross-validation (same procedure, five seasons):", "",
               *_cv_table(shipped["cv"], "swap"), "",
+              *_opening_table(shipped["cv"]),
               "Resolve model:", "", *_cv_table(shipped["cv"], "resolve"), "",
               "Exported trees vs XGBoost, max |dp| on 5,000 random rows: "
               + ", ".join(f"{k} {v:.1g}" for k, v in shipped["export_max_abs_diff"].items()) + ".",

@@ -161,14 +161,19 @@ class Task:
         self.name = name
 
     def rows(self, t: dict[str, np.ndarray]) -> np.ndarray:
+        if self.name == "swap_opening":
+            return (t["resolved"] == 1) & (t["lap"] == 0)
         return t["resolved"] == 1 if self.name == "swap" else np.ones(len(t["resolved"]), dtype=bool)
 
     def label(self, t: dict[str, np.ndarray]) -> np.ndarray:
-        return t["swapped"] if self.name == "swap" else t["resolved"]
+        return t["resolved"] if self.name == "resolve" else t["swapped"]
+
+    def weight(self, t: dict[str, np.ndarray]) -> np.ndarray:
+        return np.ones(len(t["lap"])) if self.name == "swap_opening" else t["weight"]
 
     def criterion(self, t: dict[str, np.ndarray], p: np.ndarray) -> float:
         y = self.label(t)
-        if self.name == "swap":
+        if self.name.startswith("swap"):
             opening = t["lap"] == 0
             return brier_w(y[opening], p[opening], np.ones(int(opening.sum())))
         return brier_w(y, p, t["weight"])
@@ -182,7 +187,7 @@ def cross_validate(states: dict[tuple[int, int], RaceState], seasons: Sequence[i
         loss = pit_loss_table(st for (s, _), st in states.items() if s in others)
         folds[season] = (table(states, others, loss), table(states, [season], loss))
     report: dict[str, Any] = {}
-    for task in (Task("swap"), Task("resolve")):
+    for task in (Task("swap"), Task("swap_opening"), Task("resolve")):
         results: list[dict[str, Any]] = []
         for fname, features in FEATURE_SETS.items():
             for pname, params in PARAMS.items():
@@ -190,7 +195,7 @@ def cross_validate(states: dict[tuple[int, int], RaceState], seasons: Sequence[i
                 for season in seasons:
                     train, test = folds[season]
                     tr, te = subset(train, task.rows(train)), subset(test, task.rows(test))
-                    model = fit_classifier(masked(tr["x"], features), task.label(tr), tr["weight"], params)
+                    model = fit_classifier(masked(tr["x"], features), task.label(tr), task.weight(tr), params)
                     parts.append((te, model.predict_proba(masked(te["x"], features))[:, 1]))
                 oof = {k: np.concatenate([te[k] for te, _ in parts]) for k in parts[0][0]}
                 p = np.concatenate([p for _, p in parts])
@@ -208,7 +213,7 @@ def cross_validate(states: dict[tuple[int, int], RaceState], seasons: Sequence[i
             recal = np.empty_like(p)
             for season in seasons:
                 inside, outside = oof["season"] == season, oof["season"] != season
-                cal = fit_calibration(kind, p[outside], y[outside], oof["weight"][outside])
+                cal = fit_calibration(kind, p[outside], y[outside], task.weight(oof)[outside])
                 recal[inside] = apply_calibration(p[inside], cal)
             choice[kind] = round(task.criterion(oof, recal), 5)
         calibration_kind = min(choice, key=lambda k: choice[k])
@@ -216,7 +221,7 @@ def cross_validate(states: dict[tuple[int, int], RaceState], seasons: Sequence[i
             "table": [{k: v for k, v in r.items() if not k.startswith("_")} for r in results],
             "chosen": {"features": best["features"], "params": best["params"], "criterion": best["criterion"]},
             "calibration_cv": choice, "calibration": calibration_kind,
-            "calibration_map": fit_calibration(calibration_kind, p, y, oof["weight"]),
+            "calibration_map": fit_calibration(calibration_kind, p, y, task.weight(oof)),
         }
     return report
 
@@ -295,12 +300,16 @@ def main(argv: list[str] | None = None) -> int:
         if extra.examples.rows:
             added = examples_table(extra.examples)
             train = {k: np.concatenate([train[k], added[k]]) for k in train}
+    # A separate opening-lap swap model ships only when the folds say it beats the all-laps model
+    # there (both after their chosen calibration).
+    opening_wins = min(cv["swap_opening"]["calibration_cv"].values()) < min(cv["swap"]["calibration_cv"].values())
+    cv["swap_opening"]["shipped"] = opening_wins
     models, parities = {}, {}
-    for name in ("swap", "resolve"):
+    for name in ("swap", "swap_opening", "resolve") if opening_wins else ("swap", "resolve"):
         task, chosen = Task(name), cv[name]["chosen"]
         rows = subset(train, task.rows(train))
         models[name] = fit_classifier(masked(rows["x"], FEATURE_SETS[chosen["features"]]), task.label(rows),
-                                      rows["weight"], PARAMS[chosen["params"]])
+                                      task.weight(rows), PARAMS[chosen["params"]])
     resolved = subset(train, train["resolved"] == 1)
     swap_choice = cv["swap"]["chosen"]
     models["gap"] = fit_regressor(masked(resolved["x"], FEATURE_SETS[swap_choice["features"]]), resolved["gap"],
@@ -317,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     native_dir = HOLDOUT_DIR / "native" if args.holdout else ARTIFACTS / "native"
     out.mkdir(parents=True, exist_ok=True)
     native_dir.mkdir(parents=True, exist_ok=True)
-    names = {role: f"f1_pit_battle_{role}.trees.json" for role in ("swap", "gap", "resolve")}
+    names = {role: f"f1_pit_battle_{role}.trees.json" for role in models}
     for role, model in models.items():
         parities[role] = export_model(model, native_dir / f"f1_pit_battle_{role}.xgb.json", out / names[role])
     rules = BattleRules()
@@ -327,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         "feature_names": list(FEATURE_NAMES),
         "rules": {"max_gap_s": rules.max_gap_s, "window_laps": rules.window_laps},
         "models": names,
-        "calibration": {"swap": cv["swap"]["calibration_map"], "resolve": cv["resolve"]["calibration_map"]},
+        "calibration": {role: cv[role]["calibration_map"] for role in models if role != "gap"},
         "baselines": baselines,
         "pit_loss_by_circuit": pit_loss,
     }
@@ -361,6 +370,10 @@ def score_offline(states: dict[tuple[int, int], RaceState], season: int, pit_los
     test = table(states, [season], pit_loss)
     cal = manifest["calibration"]
     p_swap = apply_calibration(models["swap"].predict_proba(test["x"])[:, 1], cal["swap"])
+    if "swap_opening" in models:
+        first = test["lap"] == 0
+        p_swap[first] = apply_calibration(models["swap_opening"].predict_proba(test["x"][first])[:, 1],
+                                          cal["swap_opening"])
     p_resolve = apply_calibration(models["resolve"].predict_proba(test["x"])[:, 1], cal["resolve"])
     base = manifest["baselines"]
     gap = test["x"][:, FEATURE_NAMES.index("gap_before_s")].astype(float)

@@ -75,6 +75,7 @@ class TreePitBattlePredictor:
         self.pit_loss_by_circuit: Mapping[str, float] = bundle.manifest.get("pit_loss_by_circuit", {})
         self.feature_names: list[str] = list(bundle.manifest["feature_names"])
         self.calibration: Mapping[str, Any] = bundle.manifest.get("calibration", {})
+        self._laps_since_open = self.feature_names.index("laps_since_open")
 
     @classmethod
     def load(cls, manifest: Path | None = None) -> TreePitBattlePredictor:
@@ -86,6 +87,12 @@ class TreePitBattlePredictor:
             return []
         models = self.bundle.models
         swap = [calibrate(p, self.calibration.get("swap")) for p in models["swap"].predict(rows)]
+        if "swap_opening" in models:  # a model of its own for the opening lap (chosen by the CV)
+            first = [i for i, row in enumerate(rows) if row[self._laps_since_open] == 0]
+            if first:
+                opening = models["swap_opening"].predict([rows[i] for i in first])
+                for i, p in zip(first, opening, strict=True):
+                    swap[i] = calibrate(p, self.calibration.get("swap_opening"))
         gap = models["gap"].predict(rows)
         resolve = [calibrate(p, self.calibration.get("resolve")) for p in models["resolve"].predict(rows)]
         return list(zip(swap, gap, resolve, strict=True))
