@@ -44,8 +44,8 @@ from race_predictor.logic.common.inference import MODELS_DIR, TreeEnsemble  # no
 
 # (name, native model the trees were exported from, shipped tree JSON, XGBoost wrapper kind)
 MODELS = [
-    ("F1 swap", ROOT / "ml/f1/artifacts/f1_pit_battle_swap.xgb.json", MODELS_DIR / "f1_pit_battle_swap.trees.json", "classifier"),
-    ("F1 gap", ROOT / "ml/f1/artifacts/f1_pit_battle_gap.xgb.json", MODELS_DIR / "f1_pit_battle_gap.trees.json", "regressor"),
+    ("F1 swap", ROOT / "ml/f1/artifacts/native/f1_pit_battle_swap.xgb.json", MODELS_DIR / "f1_pit_battle_swap.trees.json", "classifier"),
+    ("F1 gap", ROOT / "ml/f1/artifacts/native/f1_pit_battle_gap.xgb.json", MODELS_DIR / "f1_pit_battle_gap.trees.json", "regressor"),
     ("NHL face-off", ROOT / "ml/nhl/nhl_faceoff_lgbm.txt", MODELS_DIR / "nhl_faceoff.trees.json", "classifier"),
 ]
 TARGET_COLD_S, TARGET_PACKAGE_MB = 1.0, 60.0

@@ -164,9 +164,12 @@ def _final_summary(cloud: LocalCloud, demos: dict[str, dict[str, Any]], options:
         f"{nhl.get('predictions_published', '?')} predictions published "
         f"({nhl.get('setups_expected', '?')} expected, {nhl.get('duplicate_predictions', '?')} duplicates)"))
     table.add_row("human_review", (
-        f"{counts.get('HumanReviewRequested', 0)} loops started, {counts.get('HumanReviewCompleted', 0)} completed; "
-        f"demo loop answered '{review.get('answer (through the emulator)', '?')}', manifest part "
-        f"{review.get('manifest part', '?')}"))
+        f"{counts.get('HumanReviewRequested', 0)} loops started {review.get('loops started by policy', '?')}, "
+        f"{counts.get('HumanReviewCompleted', 0)} completed; forecasts closed by ground truth "
+        f"{review.get('forecasts closed by ground truth', '?')}; PII review answered on the reviewer page "
+        f"({review.get('PII answer (reviewer page API)', '?')}) → {review.get('PII manifest part', '?')}; "
+        f"setup review: {review.get('setup review', '?')}; manifest lines {review.get('manifest lines written', '?')}"))
+    table.add_row("retrain", str(review.get("retrain", "?")))
     table.add_row("cost_calculator", (
         "; ".join(f"{k}: {v}" for k, v in cost.items() if k.startswith(("endpoint", "pii"))) + "; Comprehend used by "
         f"the PII stream: {comprehend}; recommendations: "

@@ -28,7 +28,9 @@ REGION = "us-east-1"
 # Parameters the local cloud deploys with unless told otherwise: a work team, so that human review
 # (a Condition on WorkTeamArn) is on and the stack creates its A2I flow definition in the emulator.
 LOCAL_WORK_TEAM_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:workteam/private-crowd/pitwall-local"
-LOCAL_PARAMETERS = {"WorkTeamArn": LOCAL_WORK_TEAM_ARN}
+# The frames bucket the local demos and tests put ReviewCandidate task objects in (issue 16 item 6).
+LOCAL_TASK_OBJECT_BUCKET = "pitwall-local-frames"
+LOCAL_PARAMETERS = {"WorkTeamArn": LOCAL_WORK_TEAM_ARN, "ReviewTaskObjectBuckets": LOCAL_TASK_OBJECT_BUCKET}
 
 
 @dataclass

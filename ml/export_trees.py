@@ -1,7 +1,7 @@
 """Export a trained XGBoost or LightGBM model to the tree JSON that race_predictor evaluates.
 
     .venv/bin/python -m ml.export_trees MODEL OUT.trees.json
-    # e.g. ml/f1/artifacts/f1_pit_battle_swap.xgb.json  -> .../artifacts/f1_pit_battle_swap.trees.json
+    # e.g. ml/f1/artifacts/native/f1_pit_battle_swap.xgb.json  -> .../artifacts/f1_pit_battle_swap.trees.json
     #      ml/nhl/nhl_faceoff_lgbm.txt                   -> .../artifacts/nhl_faceoff.trees.json
 
 The format (`pitwall-trees/1`) holds each tree as flat arrays (feature, threshold, children,
@@ -18,6 +18,7 @@ import argparse
 import json
 import math
 import sys
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,10 @@ FORMAT = "pitwall-trees/1"
 _LGBM_MISSING = {"None": 0, "Zero": 1, "NaN": 2}
 # XGBoost objectives whose prediction is the margin itself (no link function).
 _IDENTITY_OBJECTIVES = {"reg:squarederror", "reg:linear", "reg:pseudohubererror", "reg:absoluteerror", "reg:quantileerror"}
+
+
+def _float32(value: float) -> float:
+    return array("f", [value])[0]
 
 
 def export_xgboost(path: Path) -> dict[str, Any]:
@@ -48,7 +53,10 @@ def export_xgboost(path: Path) -> dict[str, Any]:
         left = tree["left_children"]
         exported.append({
             "feature": [f if left[i] >= 0 else -1 for i, f in enumerate(tree["split_indices"])],
-            "threshold": [c if left[i] >= 0 else 0.0 for i, c in enumerate(tree["split_conditions"])],
+            # XGBoost keeps a split as float32 and compares float32 inputs to it: the JSON's shortest
+            # decimal ("24.206") read as a double is not that float32, and an input exactly at the
+            # split (a pit-loss value from the table the model was trained on) went the wrong way.
+            "threshold": [_float32(c) if left[i] >= 0 else 0.0 for i, c in enumerate(tree["split_conditions"])],
             "left": left, "right": tree["right_children"],
             "default_left": [int(d) for d in tree["default_left"]],
             "missing": [2] * len(left),  # NaN only
@@ -133,6 +141,22 @@ def random_rows(count: int, features: int, seed: int = 7) -> Any:
     return rows.astype(np.float32)
 
 
+def threshold_rows(document: dict[str, Any], count: int, seed: int = 7) -> Any:
+    """Rows whose values sit exactly on the model's splits (where a rounding of the split shows)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    splits: dict[int, list[float]] = {}
+    for tree in document["trees"]:
+        for feature, threshold in zip(tree["feature"], tree["threshold"], strict=True):
+            if feature >= 0:
+                splits.setdefault(feature, []).append(threshold)
+    rows = random_rows(count, document["num_features"], seed)
+    for feature, values in splits.items():
+        rows[:, feature] = rng.choice(np.asarray(values, dtype=np.float32), size=count)
+    return rows
+
+
 def max_abs_difference(model: Path, document: dict[str, Any], rows: Any) -> float:
     """max |dp| between the exported trees and the native model on `rows`. XGBoost sums its trees in
     float32 in an order of its own: a regressor's value in seconds may differ by a few float32 ulps
@@ -150,8 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tolerance", type=float, default=1e-5, help="largest |dp| accepted against the native model")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "race_predictor"))
+    import numpy as np
+
     document = export(args.model)
-    rows = random_rows(5000, document["num_features"])
+    rows = np.vstack([random_rows(5000, document["num_features"]), threshold_rows(document, 5000)])
     absolute = max_abs_difference(args.model, document, rows)
     if absolute > args.tolerance:
         print(f"{args.model}: exported trees differ from the native model by {absolute:.3g} > {args.tolerance:g}")

@@ -219,11 +219,9 @@ def import_handler(artifact: Artifact, logical_id: str, *, interpreter: str | No
                     "AWS_SECRET_ACCESS_KEY": "check", "POWERTOOLS_TRACE_DISABLED": "true",  # noqa: S105 - never sent
                     "AWS_LAMBDA_FUNCTION_NAME": logical_id}
     # Values as deployed where the template knows them (a parameter's default), else a placeholder.
-    parameters = artifact.stack.document.get("Parameters", {})
     for name, value in function.environment.items():
-        if isinstance(value, dict) and str(parameters.get(value.get("Ref"), {}).get("Default", "")):
-            value = str(parameters[value["Ref"]]["Default"])
-        environment[name] = value if isinstance(value, str) else f"placeholder-{name.lower()}"
+        resolved = _as_deployed(value, artifact.stack.document)
+        environment[name] = resolved if resolved is not None else f"placeholder-{name.lower()}"
     python = interpreter or str(getattr(sys, "_base_executable", None) or sys.executable)
     done = subprocess.run([python, "-I", "-S", "-B", *flags, "-c", _IMPORT_PROBE, json.dumps(paths), function.handler, then],
                           capture_output=True, text=True, env=environment, timeout=120, check=False)
@@ -239,6 +237,27 @@ def import_handler(artifact: Artifact, logical_id: str, *, interpreter: str | No
         message += (f" -- add {answer['module'].split('.')[0]!r} to {function.requirements.relative_to(artifact.stack.source_root)}"
                     " (or to the layer's requirements)")
     return None, message
+
+
+def _as_deployed(value: object, document: dict) -> str | None:
+    """An environment value as a deploy with the parameters' defaults gives it: a string, a `Ref`
+    to a parameter, or a `Fn::FindInMap` keyed by those; None when only AWS knows it (an ARN...)."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    (function, argument), = value.items()
+    parameters = document.get("Parameters", {})
+    if function == "Ref":
+        default = parameters.get(argument, {}).get("Default") if isinstance(argument, str) else None
+        return None if default is None else str(default)
+    if function == "Fn::FindInMap" and isinstance(argument, list) and len(argument) == 3:
+        keys = [_as_deployed(part, document) for part in argument]
+        if None in keys:
+            return None
+        found = document.get("Mappings", {}).get(keys[0], {}).get(keys[1], {}).get(keys[2])
+        return None if found is None else str(found)
+    return None
 
 
 def _tree_bytes(folder: Path) -> int:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import Forbidden, HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
@@ -156,6 +156,9 @@ class A2IEmulator:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     loops: dict[str, HumanLoop] = field(default_factory=dict)
     require_flow_definition: bool = False
+    # The buckets a reviewer's page may read task objects from (the stack's ReviewTaskObjectBuckets; in
+    # AWS, A2I's execution role may read those only). Empty: none (issue 16 item 6).
+    task_object_buckets: frozenset[str] = frozenset()
     created_flow_definitions: dict[str, dict[str, Any]] = field(default_factory=dict)  # name → description
     human_task_uis: dict[str, dict[str, Any]] = field(default_factory=dict)  # name → description
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -513,6 +516,8 @@ class A2IEmulator:
         if not isinstance(uri, str):
             raise NotFound("this loop has no task object")
         bucket, key = _split_s3(uri)
+        if bucket not in self.task_object_buckets:
+            raise Forbidden("the task object is not in a bucket this stack lists (ReviewTaskObjectBuckets)")
         response = self._s3().get_object(Bucket=bucket, Key=key)
         content_type = response.get("ContentType") or mimetypes.guess_type(key)[0] or "application/octet-stream"
         return response["Body"].read(), content_type
@@ -672,7 +677,8 @@ def _static(filename: str) -> Response:
 def make_app(*, s3: Any = None, events: Any = None, output_s3_path: str = "s3://pitwall-a2i-output/a2i",
              flow_definitions: Mapping[str, str] | None = None, region: str = "us-east-1",
              account_id: str = "123456789012", event_bus_name: str = "default",
-             clock: Callable[[], datetime] | None = None, require_flow_definition: bool = False) -> A2IEmulator:
+             clock: Callable[[], datetime] | None = None, require_flow_definition: bool = False,
+             task_object_buckets: Iterable[str] = ()) -> A2IEmulator:
     """Build the emulator (a WSGI app). Pass boto3 S3 and EventBridge clients of the local cloud.
 
     `output_s3_path` is where every flow definition writes unless `flow_definitions` maps its ARN to
@@ -681,7 +687,8 @@ def make_app(*, s3: Any = None, events: Any = None, output_s3_path: str = "s3://
     emulator = A2IEmulator(s3=s3, events=events, output_s3_path=output_s3_path,
                            flow_definitions=dict(flow_definitions or {}), region=region,
                            account_id=account_id, event_bus_name=event_bus_name,
-                           require_flow_definition=require_flow_definition)
+                           require_flow_definition=require_flow_definition,
+                           task_object_buckets=frozenset(task_object_buckets))
     if clock is not None:
         emulator.clock = clock
     return emulator

@@ -14,6 +14,7 @@ class LocalCloud(Protocol):
 
     resources: dict[str, str]
     emulator_settings: dict[str, Any]
+    parameters: dict[str, str]  # the template parameters the stack deploys with
 
     def client(self, service: str) -> Any: ...
 
@@ -40,7 +41,11 @@ def a2i(cloud: LocalCloud) -> Any:
 
     # It starts before the stack: the stack's flow definition (created through it) says where
     # output goes, and a loop naming a flow definition that does not exist is refused, as in AWS.
-    settings: dict[str, Any] = {"require_flow_definition": True}
+    # The reviewer page reads task objects only from the buckets the stack lists (A2I's role may read
+    # only those in AWS).
+    listed = cloud.parameters.get("ReviewTaskObjectBuckets", "")
+    settings: dict[str, Any] = {"require_flow_definition": True,
+                                "task_object_buckets": [b.strip() for b in listed.split(",") if b.strip()]}
     settings |= cloud.emulator_settings.get("a2i", {})
     return make_app(s3=cloud.client("s3"), events=cloud.client("events"), **settings)
 

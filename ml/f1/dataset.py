@@ -3,7 +3,9 @@
 Each race's timing messages (`race_data.race_messages`) are applied to a `RaceState` exactly as the
 service applies them; `derive_battles` finds the battles and their outcomes, and every lap on
 which the service would predict (`prediction_laps`) becomes one example with `battle_features`.
-Only resolved battles have labels; expired ones are counted and left out.
+Every battle gives rows: `resolved` labels all of them (did the other car stop within the window:
+the resolve model), `swapped` and `gap_s` only the resolved ones (-1 and NaN on an expired battle's
+rows: the swap and gap models train on resolved battles only).
 
 The circuit pit-lane loss is estimated here from the training races: for each green-flag stop,
 in-lap + out-lap minus twice the driver's median clean lap of that race; the median per circuit.
@@ -26,7 +28,8 @@ from race_predictor.models.f1 import parse_message
 @dataclass
 class Examples:
     rows: list[list[float]] = field(default_factory=list)
-    swapped: list[int] = field(default_factory=list)
+    swapped: list[int] = field(default_factory=list)  # -1 on an expired battle's rows
+    resolved: list[int] = field(default_factory=list)
     gap_s: list[float] = field(default_factory=list)
     battle_keys: list[str] = field(default_factory=list)  # "<season>-<round>/<battle_id>"
     laps_since_open: list[int] = field(default_factory=list)
@@ -35,7 +38,7 @@ class Examples:
     resolved_battles: int = 0
 
     def extend(self, other: Examples) -> None:
-        for name in ("rows", "swapped", "gap_s", "battle_keys", "laps_since_open", "seasons"):
+        for name in ("rows", "swapped", "resolved", "gap_s", "battle_keys", "laps_since_open", "seasons"):
             getattr(self, name).extend(getattr(other, name))
         self.expired_battles += other.expired_battles
         self.resolved_battles += other.resolved_battles
@@ -49,17 +52,19 @@ def race_state(race_id: str, messages: Iterable[dict[str, Any]]) -> RaceState:
 
 def race_examples(state: RaceState, pit_loss_by_circuit: Mapping[str, float], season: int, label: str,
                   rules: BattleRules = BattleRules()) -> Examples:
-    """Examples of one race (one per resolved battle and prediction lap)."""
+    """Examples of one race: one per battle (resolved or expired) and prediction lap."""
     examples = Examples()
     for battle in derive_battles(state, rules):
-        if battle.status != "resolved":
-            examples.expired_battles += battle.status == "expired"
-            continue
-        examples.resolved_battles += 1
+        if battle.status == "open":
+            continue  # only at a race's end without race_end; nothing to learn from
+        resolved = battle.status == "resolved"
+        examples.resolved_battles += resolved
+        examples.expired_battles += not resolved
         for lap in prediction_laps(state, battle, rules):
             examples.rows.append(battle_features(state, battle, lap, pit_loss_by_circuit))
-            examples.swapped.append(int(bool(battle.swapped)))
-            examples.gap_s.append(float(battle.gap_s or 0.0))
+            examples.swapped.append(int(bool(battle.swapped)) if resolved else -1)
+            examples.resolved.append(int(resolved))
+            examples.gap_s.append(float(battle.gap_s) if resolved and battle.gap_s is not None else float("nan"))
             examples.battle_keys.append(f"{label}/{battle.battle_id}")
             examples.laps_since_open.append(lap - battle.opened_lap)
             examples.seasons.append(season)

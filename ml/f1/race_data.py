@@ -22,8 +22,14 @@ import pandas as pd
 # 5 red flag, 6 VSC deployed, 7 VSC ending. A lap's string lists every status seen on it.
 TRACK_CODES = {"5": "red_flag", "4": "safety_car", "6": "virtual_safety_car", "7": "virtual_safety_car",
                "2": "yellow"}
-SEVERITY_ORDER = ["red_flag", "safety_car", "virtual_safety_car", "yellow"]
 COMPOUNDS = {"SOFT", "MEDIUM", "HARD", "INTERMEDIATE", "WET"}
+# The scheduled distance of the races in 2019-2023 that ended early (Ergast has only the laps run).
+# A live feed knows the distance at the start; the laps completed are known only at the flag.
+# Sources: the race reports on Wikipedia ("Scheduled 53 laps" ...), checked against FIA
+# classifications: 2019 Japanese GP (chequered flag shown a lap early: 52 of 53), 2021 Belgian GP
+# (1 of 44 counted), 2022 Monaco GP (time limit: 64 of 78), 2022 Singapore GP (time limit: 59 of
+# 61), 2022 Japanese GP (rain: 28 of 53).
+SCHEDULED_LAPS = {(2019, 17): 53, (2021, 12): 44, (2022, 7): 78, (2022, 17): 61, (2022, 18): 53}
 
 
 @dataclass(frozen=True)
@@ -80,11 +86,35 @@ def _driver_code(row: pd.Series) -> str:
     return str(row["driverRef"]).replace("_", "")[:3].upper()  # a few old entries lack a code
 
 
-def _track_status(codes: str) -> str | None:
-    for status in SEVERITY_ORDER:
-        if any(TRACK_CODES.get(c) == status for c in str(codes)):
-            return status
-    return None
+def _status_at_line(codes: Any) -> str | None:
+    """The status in force as a car crossed the line: the last one its lap's string lists
+    (FastF1 appends the statuses in the order they were set during the lap)."""
+    text = str(codes) if pd.notna(codes) else ""
+    text = "".join(c for c in text if c.isdigit())
+    return (TRACK_CODES.get(text[-1], "green") if text[-1] != "1" else "green") if text else None
+
+
+def _status_changes(tyres: pd.DataFrame, race_time: dict[tuple[str, int], int]) -> list[tuple[int, int, str]]:
+    """(race time ms, lap, status) each time the status in force changes, as the cars crossing the
+    line saw it: every car's crossing (Ergast race time) with the status at the end of its lap,
+    in time order; a message whenever it differs from the one before (the race starts green).
+    `lap` is the leader's lap at that moment (the state keeps statuses by it)."""
+    seen = []
+    for driver, lap, codes in zip(tyres["Driver"], tyres["LapNumber"], tyres["TrackStatus"], strict=True):
+        if pd.isna(lap):
+            continue
+        at = race_time.get((str(driver), int(lap)))
+        status = _status_at_line(codes)
+        if at is not None and status is not None:
+            seen.append((at, int(lap), status))
+    seen.sort()
+    changes, current, leader_lap = [], "green", 0
+    for at, lap, status in seen:
+        leader_lap = max(leader_lap, lap)
+        if status != current:
+            changes.append((at, leader_lap, status))
+            current = status
+    return changes
 
 
 def race_messages(data: F1Data, season: int, round_: int) -> list[dict[str, Any]]:
@@ -109,7 +139,7 @@ def race_messages(data: F1Data, season: int, round_: int) -> list[dict[str, Any]
                                                                    tyres["Compound"], tyres["TyreLife"], strict=True)
                    if pd.notna(n)}
     timed: list[tuple[int, int, dict[str, Any]]] = []  # (time ms, tie-break, message)
-    total_laps = int(laps["lap"].max())
+    total_laps = SCHEDULED_LAPS.get((season, round_), int(laps["lap"].max()))
     timed.append((0, 0, {"type": "race_start", "season": season, "round": round_, "circuit": str(circuit),
                          "total_laps": total_laps,
                          "drivers": [{"driver": code, "team": teams.get(code, "unknown")}
@@ -144,15 +174,8 @@ def race_messages(data: F1Data, season: int, round_: int) -> list[dict[str, Any]
             timed.append((at + int(ms), 3, out))
         else:
             timed.append((at + 1, 3, out))
-    leader_end = laps.groupby("lap")["race_time_ms"].min()
-    if not tyres.empty:
-        by_lap = tyres.dropna(subset=["LapNumber"]).groupby("LapNumber")["TrackStatus"].apply(
-            lambda s: "".join(str(v) for v in s if pd.notna(v)))
-        for lap, status_codes in by_lap.items():
-            status = _track_status(status_codes)
-            if status is not None and int(lap) in leader_end.index:
-                timed.append((int(leader_end.loc[int(lap)]), 0, {"type": "track_status", "lap": int(lap),
-                                                                  "status": status}))
+    for at, lap, status in _status_changes(tyres, race_time):
+        timed.append((at, 0, {"type": "track_status", "lap": lap, "status": status}))
     end = int(laps["race_time_ms"].max()) + 1
     timed.append((end, 9, {"type": "race_end"}))
     timed.sort(key=lambda item: (item[0], item[1]))

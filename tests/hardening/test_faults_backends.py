@@ -25,7 +25,7 @@ from tests.hardening.faults import (
 )
 from tests.hardening.test_faults_killed_workers import (
     _endpoint_characters,
-    low_confidence_faceoff,
+    pii_review_candidate,
     put_on_bus,
     traffic_detail,
 )
@@ -90,13 +90,13 @@ def test_review_trigger_under_throttling_and_failed_puts(cloud):
     tap = BusTap(cloud, "hardening-review-faults")
     loops_table, state_table = cloud.physical_id("ReviewLoopsTable"), cloud.physical_id("ReviewStateTable")
     before = set(a2i.loops)
-    details = [low_confidence_faceoff(f"faulty-review-{time.time_ns()}", i) for i in range(5)]
+    details = [pii_review_candidate(cloud, f"faulty-review-{time.time_ns()}", i) for i in range(5)]
     throttled, dropped = FaultPlan(rate=0.35, seed=3), FaultPlan(rate=0.6, seed=4)
     with dynamodb_throttling(throttled, tables=lambda name: name in (loops_table, state_table)), \
             put_events_partial_failures(dropped, sources=lambda source: source == "pitwall.human_review"):
-        put_on_bus(cloud, "pitwall.race_predictor", "FaceoffPredicted", details)
+        put_on_bus(cloud, "pitwall.pii_redaction", "PiiReviewCandidate", details)
         wait_for(lambda: len(set(a2i.loops) - before) == len(details) and queue_depth(cloud, "ReviewTriggerQueue") == 0,
-                 timeout_s=120, what="a loop per prediction under faults")
+                 timeout_s=120, what="a loop per review candidate under faults")
     assert throttled.injected > 0 and dropped.injected > 0
     started = set(a2i.loops) - before
 

@@ -1,6 +1,6 @@
 """A function's sandbox killed in the middle of a batch (issue 8, faults 3): the event source
 redelivers the batch to a cold sandbox and idempotency keeps every side effect single — one human
-loop per prediction, usage counted once, one FaceoffPredicted per face-off set-up.
+loop per review candidate, usage counted once, one FaceoffPredicted per face-off set-up.
 
 Each test slows one dependency so the batch is long enough in time to be killed after some of its
 side effects happened and before the sandbox answered, then checks the kill did land mid-batch.
@@ -23,22 +23,24 @@ from tests.polling import wait_for
 pytestmark = pytest.mark.system
 
 ROOT = Path(__file__).resolve().parents[2]
-FACEOFF_SAMPLE = json.loads(json.loads((ROOT / "events/human_review/trigger_faceoff_low_confidence.json")
-                                       .read_text())["Records"][0]["body"])
+PII_TEXT = "Ask Casey Marlowe at the paddock gate"
+PII_SPAN = {"begin_offset": 4, "end_offset": 17, "type": "NAME", "score": 0.6}  # "Casey Marlowe"
 
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def low_confidence_faceoff(tag: str, i: int) -> dict:
-    detail = json.loads(json.dumps(FACEOFF_SAMPLE["detail"]))
-    detail["event_id"] = f"hardening:{tag}:{i}"
-    detail["correlation_id"] = f"corr-{tag}-{i}"
-    detail["occurred_at"] = now_iso()
-    detail["data"]["game_id"] = f"{tag}-{i}"
-    detail["data"]["faceoff_seq"] = i
-    return detail
+def pii_review_candidate(cloud, tag: str, i: int) -> dict:
+    """A PiiReviewCandidate detail (a kind of review that starts loops; forecasts no longer do), its
+    task object written to the raw-PII bucket first, as pii_redaction does."""
+    bucket, key = cloud.physical_id("PiiRawBucket"), f"pii-review/{tag}-{i}.json"
+    task = {"text": PII_TEXT, "spans": [PII_SPAN], "field": "Tweet1", "record_id": f"{tag}-{i}"}
+    cloud.client("s3").put_object(Bucket=bucket, Key=key, Body=json.dumps(task).encode())
+    data = {"record_id": f"{tag}-{i}", "field": "Tweet1", "task_object": f"s3://{bucket}/{key}",
+            "spans": [PII_SPAN], "detected_at": now_iso()}
+    return {"event_id": f"hardening:{tag}:{i}", "correlation_id": f"corr-{tag}-{i}", "occurred_at": now_iso(),
+            "schema_version": "1", "data": data}
 
 
 def put_on_bus(cloud, source: str, detail_type: str, details: list[dict]) -> None:
@@ -53,7 +55,7 @@ def test_trigger_killed_mid_batch_starts_each_loop_once(cloud):
     a2i = emulator_app(cloud, "a2i")
     tap = BusTap(cloud, "hardening-kill-trigger")
     before = set(a2i.loops)
-    details = [low_confidence_faceoff("kill-trigger", i) for i in range(6)]
+    details = [pii_review_candidate(cloud, "kill-trigger", i) for i in range(6)]
     new_loops = lambda: set(a2i.loops) - before  # noqa: E731
     at_kill: list[int] = []
 
@@ -65,12 +67,12 @@ def test_trigger_killed_mid_batch_starts_each_loop_once(cloud):
 
     with slowed(a2i, "start_human_loop", 0.3):
         killer = SandboxKiller(cloud, "ReviewTriggerFunction", two_loops_started).start()
-        put_on_bus(cloud, "pitwall.race_predictor", "FaceoffPredicted", details)
+        put_on_bus(cloud, "pitwall.pii_redaction", "PiiReviewCandidate", details)
         killer.join()
         assert killer.killed_pids, "the trigger's sandbox was never killed"
         assert at_kill[0] < len(details), "the kill landed after the batch, not in it"
         wait_for(lambda: len(new_loops()) == len(details) and queue_depth(cloud, "ReviewTriggerQueue") == 0,
-                 timeout_s=90, what="every prediction handled after the kill")
+                 timeout_s=90, what="every candidate handled after the kill")
 
     assert len(new_loops()) == len(details)
     loops_table = cloud.client("dynamodb")

@@ -53,3 +53,14 @@ def test_another_runtime_gets_no_bytecode_from_this_interpreter(tmp_path: Path) 
     root = _package(tmp_path)
     compile_bytecode(root, OTHER)
     assert len(missing_bytecode(root)) == 2
+
+
+def test_the_import_probe_gives_handlers_their_environment_as_a_default_deploy_would() -> None:
+    from local.artifact.check import _as_deployed
+
+    document = {"Parameters": {"Band": {"Type": "String", "Default": ""}, "Tps": {"Type": "String", "Default": "20"}},
+                "Mappings": {"Quota": {"20": {"Reserved": "1"}}}}
+    assert _as_deployed({"Ref": "Band"}, document) == ""  # an empty default is a value, not a placeholder
+    assert _as_deployed({"Fn::FindInMap": ["Quota", {"Ref": "Tps"}, "Reserved"]}, document) == "1"
+    assert _as_deployed(5, document) == "5"
+    assert _as_deployed({"Fn::GetAtt": ["Bucket", "Arn"]}, document) is None  # only AWS knows it

@@ -156,8 +156,9 @@ def test_every_principal_that_uses_the_key_is_a_stack_role_through_s3_for_its_ow
 def _s3_grants_on_keyed_buckets(role_props: dict) -> list[tuple[str, str]]:
     grants = []
     for policy in role_props.get("Policies", []):
-        for statement in _as_list(policy["PolicyDocument"]["Statement"]):
-            if statement["Effect"] != "Allow":
+        for each in _as_list(policy["PolicyDocument"]["Statement"]):
+            statement = _unwrap_if(each)
+            if statement is None or statement["Effect"] != "Allow":
                 continue
             for action in _as_list(statement["Action"]):
                 if action not in ("s3:GetObject", "s3:PutObject"):

@@ -25,6 +25,8 @@ REGION = "us-east-1"
 FLOW = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/pitwall-review"
 BUS = "pitwall-test"
 BUCKET = "pitwall-review-test"
+CANDIDATE_SOURCES = ("acme", "acme.vision", "pitwall.pii_redaction")
+TASK_OBJECT_BUCKETS = ("frames", "pitwall-frames")
 
 
 @dataclass
@@ -139,7 +141,23 @@ def create_resources() -> None:
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
     )
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=PII_BUCKET)
     boto3.client("events", region_name=REGION).create_event_bus(Name=BUS)
+
+
+PII_BUCKET = "pitwall-raw-pii-test"
+
+
+def opt_in_policies() -> list[dict[str, Any]]:
+    """The packaged policies with the forecast ones opted in to human loops (`start_loops: true`).
+
+    Packaged forecast policies start no loop (issue 19: the world answers them); these tests use
+    forecasts as their loop vehicle, so they opt in explicitly, as a deployer could.
+    """
+    from human_review.settings import DEFAULT_POLICIES_FILE
+
+    items = json.loads(DEFAULT_POLICIES_FILE.read_text())
+    return [item | {"start_loops": True} if "outcome" in item else item for item in items]
 
 
 @pytest.fixture
@@ -149,10 +167,13 @@ def review_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReviewEnv]:
         "AWS_REGION": REGION, "LOOPS_TABLE_NAME": "loops", "STATE_TABLE_NAME": "review-state",
         "REVIEW_BUCKET_NAME": BUCKET, "EVENT_BUS_NAME": BUS, "DEFAULT_FLOW_DEFINITION_ARN": FLOW,
         "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Pitwall",
+        # What the stack lists (issue 16 item 6): the sample producer and its frames bucket.
+        "REVIEW_CANDIDATE_SOURCES": ",".join(CANDIDATE_SOURCES), "TASK_OBJECT_BUCKETS": ",".join(TASK_OBJECT_BUCKETS),
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("REVIEW_POLICIES", raising=False)
+    monkeypatch.setenv("REVIEW_POLICIES", json.dumps(opt_in_policies()))
+    monkeypatch.setenv("PII_REVIEW_BUCKET_NAME", PII_BUCKET)
     from human_review import handlers
     from pitwall_shared.aws import client
 
@@ -163,7 +184,7 @@ def review_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReviewEnv]:
         status = _capture_queue(sqs, events, "status", "default",
                                 {"source": ["aws.sagemaker"], "detail-type": ["SageMaker A2I HumanLoop Status Change"]})
         emulator = make_app(s3=boto3.client("s3", region_name=REGION), events=events,
-                            output_s3_path=f"s3://{BUCKET}/a2i-output")
+                            output_s3_path=f"s3://{BUCKET}/a2i-output", task_object_buckets=TASK_OBJECT_BUCKETS)
         server = make_server("127.0.0.1", 0, emulator, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

@@ -15,7 +15,15 @@ from human_review import handlers
 from human_review.logic.loop_names import human_loop_name
 from human_review.settings import DEFAULT_POLICIES_FILE
 from tests.service import human_review_env
-from tests.service.human_review_env import BUCKET, REGION, LambdaContext, bridge_event, pit_battle, sqs_event
+from tests.service.human_review_env import (
+    BUCKET,
+    REGION,
+    LambdaContext,
+    bridge_event,
+    faceoff,
+    pit_battle,
+    sqs_event,
+)
 
 review_env = human_review_env.review_env
 
@@ -116,16 +124,16 @@ def test_a_human_answer_after_the_outcome_does_not_replace_the_ground_truth(revi
 
 @pytest.fixture
 def default_forecasts(monkeypatch):
-    """The packaged policies without their explicit start_loops: the default for a forecast."""
+    """The packaged policies as shipped (review_env opts the forecasts in; this undoes it)."""
     items = json.loads(DEFAULT_POLICIES_FILE.read_text())
-    for item in items:
-        item.pop("start_loops", None)
-    monkeypatch.setenv("REVIEW_POLICIES", json.dumps(items))
+    assert all("start_loops" not in item for item in items if "outcome" in item)  # no forecast opts in
+    monkeypatch.delenv("REVIEW_POLICIES")
     handlers.service.cache_clear()
 
 
 def test_forecast_policies_start_no_loop_by_default(review_env, default_forecasts):
-    run_trigger(bridge_event("PitBattlePredicted", pit_battle(0.52), event_id="p-17"))  # confidence 0.04
+    run_trigger(bridge_event("PitBattlePredicted", pit_battle(0.52), event_id="p-17"),  # confidence 0.04
+                bridge_event("FaceoffPredicted", faceoff(0.55, 0.2), event_id="f-17"))  # confidence 0.2 < 0.6
     assert review_env.a2i.loops == {}
     run_trigger(bridge_event("PitBattleResolved", resolved(True), event_id="r-1"))
     assert list(parts()) == [f"manifests/parts/pit-battle-swap/{human_loop_name('p-17')}.jsonl"]

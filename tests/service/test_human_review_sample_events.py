@@ -33,6 +33,7 @@ def test_trigger_samples_do_what_their_names_say(review_env):
     assert outcomes == {
         "trigger_faceoff_low_confidence": (0, 1),
         "trigger_pit_battle_confident": (0, 0),
+        "trigger_pii_review_candidate": (0, 1),  # its task object URI only; the trigger never reads the text
         "trigger_pit_battle_resolved": (0, 0),
         "trigger_poison_message": (1, 0),
         "trigger_review_candidate_custom_labels": (0, 1),
@@ -50,6 +51,7 @@ def test_completion_samples_parse_and_foreign_loops_are_ignored(review_env):
     ("trigger_review_candidate_redacted_text.json", "ReviewCandidate"),
     ("trigger_faceoff_low_confidence.json", "FaceoffPredicted"),
     ("trigger_pit_battle_confident.json", "PitBattlePredicted"),
+    ("trigger_pii_review_candidate.json", "PiiReviewCandidate"),
 ])
 def test_trigger_samples_match_the_contracts(name, detail_type):
     # The prediction samples follow race_predictor's schemas, so the policies read real field names.

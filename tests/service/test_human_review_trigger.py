@@ -144,9 +144,7 @@ def test_a_burst_of_five_times_the_ceiling_loses_no_candidate(review_env, monkey
     from datetime import UTC, datetime, timedelta
 
     from human_review.adapters.loops_table import LoopsTable
-    from human_review.settings import DEFAULT_POLICIES_FILE
-
-    policies = json.loads(DEFAULT_POLICIES_FILE.read_text())
+    policies = human_review_env.opt_in_policies()
     for item in policies:
         item["max_loops_per_minute"] = 2
     sqs = boto3.client("sqs", region_name=REGION)
@@ -236,9 +234,7 @@ def test_content_over_the_a2i_limit_goes_to_s3(review_env):
 
 
 def test_over_prediction_publishes_once_and_samples_the_class(review_env, monkeypatch):
-    from human_review.settings import DEFAULT_POLICIES_FILE
-
-    policies = json.loads(DEFAULT_POLICIES_FILE.read_text())
+    policies = human_review_env.opt_in_policies()
     for item in policies:
         item |= {"drift_window": 10, "drift_min_samples": 5, "drift_max_share": 0.7, "drift_sample_rate": 0.0,
                  "audit_sample_rate": 0.0}

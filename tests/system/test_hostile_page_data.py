@@ -112,12 +112,12 @@ def test_dashboard_shows_hostile_event_data_as_text(dashboard, chromium):
 
 def test_reviewer_page_shows_hostile_task_data_as_text(review_env, chromium):
     s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket="tasks")
-    s3.put_object(Bucket="tasks", Key="evil.html", Body=f"<html><body>{HOSTILE}</body></html>".encode(),
+    s3.create_bucket(Bucket="frames")  # a bucket the stack lists (human_review_env.TASK_OBJECT_BUCKETS)
+    s3.put_object(Bucket="frames", Key="evil.html", Body=f"<html><body>{HOSTILE}</body></html>".encode(),
                   ContentType="text/html")
     content = {"taskType": "classification", "policy": HOSTILE, "reason": HOSTILE, "modelId": HOSTILE,
                "text": HOSTILE, "classes": [HOSTILE, "car"], "scoreScale": 1,
-               "labels": [{"label": HOSTILE, "score": 0.4}], "taskObject": "s3://tasks/evil.html"}
+               "labels": [{"label": HOSTILE, "score": 0.4}], "taskObject": "s3://frames/evil.html"}
     review_env.a2i.start_human_loop({"HumanLoopName": "hostile-loop", "FlowDefinitionArn": FLOW,
                                      "HumanLoopInput": {"InputContent": json.dumps(content)}})
     page = chromium.new_page()

@@ -90,9 +90,12 @@ def test_a2i_runs_loops_with_its_own_role_that_reads_tasks_and_writes_answers_on
     assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     [policy] = role["Properties"]["Policies"]
-    grants = {(s["Action"], json.dumps(s["Resource"])) for s in policy["PolicyDocument"]["Statement"]}
+    # Task objects in the buckets the stack lists (issue 16 item 6) are tests/template/test_review_origins_template.py's.
+    grants = {(s["Action"], json.dumps(s["Resource"])) for s in policy["PolicyDocument"]["Statement"] if "Fn::If" not in s}
     assert grants == {("s3:GetObject", json.dumps({"Fn::Sub": "${ReviewManifestsBucket.Arn}/tasks/*"})),
-                      ("s3:PutObject", json.dumps({"Fn::Sub": "${ReviewManifestsBucket.Arn}/a2i-output/*"}))}
+                      ("s3:PutObject", json.dumps({"Fn::Sub": "${ReviewManifestsBucket.Arn}/a2i-output/*"})),
+                      # PII review (issue 19): its task objects, where pii_redaction wrote them
+                      ("s3:GetObject", json.dumps({"Fn::Sub": "${PiiRawBucket.Arn}/pii-review/*.json"}))}
 
 
 def test_the_trigger_starts_loops_on_the_stacks_flow_definition_only(on):

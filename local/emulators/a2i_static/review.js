@@ -56,7 +56,8 @@ async function loadLoops() {
   for (const loop of loops) {
     const button = el("button", { type: "button", "data-loop": loop.name,
                                   "aria-current": String(loop.name === state.current) });
-    const kind = loop.taskType === "object-detection" ? "Draw boxes" : "Choose a label";
+    const kind = loop.taskType === "object-detection" ? "Draw boxes"
+      : loop.taskType === "text-spans" ? "Check PII spans" : "Choose a label";
     button.append(el("strong", {}, kind), el("br"), el("span", { class: "loop-name" }, loop.name), el("br"),
                   el("span", { class: "muted" }, `${loop.policy || ""} · ${REASONS[loop.reason] || loop.reason || ""}`));
     button.addEventListener("click", () => openTask(loop.name));
@@ -91,7 +92,10 @@ async function openTask(name) {
   $("#welcome").hidden = true;
   $("#task").hidden = false;
   const detection = input.taskType === "object-detection";
-  $("#task-title").textContent = detection ? "Draw a box around each object" : "Choose the correct label";
+  const spans = input.taskType === "text-spans";
+  $("#task-title").textContent = detection ? "Draw a box around each object"
+    : spans ? "Is each highlighted span personal data, and of which type?"
+    : input.policy === "faceoff-setup" ? "Was the face-off at this dot, with these two takers?" : "Choose the correct label";
   const facts = $("#task-facts");
   facts.replaceChildren();
   for (const [term, value] of [["Task", task.name], ["Why", REASONS[input.reason] || input.reason],
@@ -99,13 +103,58 @@ async function openTask(name) {
     if (value) facts.append(el("dt", {}, term), el("dd", {}, String(value)));
   }
   renderLabels(input);
-  renderContent(task, input, detection);
-  $("#classify").hidden = detection;
+  if (spans) renderSpanTask(task, input);
+  else renderContent(task, input, detection);
+  $("#classify").hidden = detection || spans;
   $("#detect").hidden = !detection;
   $("#accept").disabled = state.labels.length === 0;
   $("#submit").disabled = false;
+  if (spans) return;
   if (!detection) renderClasses();
   else renderLabelChoices();
+}
+
+// --- PII spans (issue 19): the event and the loop carry offsets only; the text comes from the task
+// object in the raw-PII bucket, shown as text nodes with each span marked, one type choice per span.
+async function renderSpanTask(task, input) {
+  const content = $("#content");
+  content.replaceChildren(el("p", { class: "muted" }, "Loading the text ..."));
+  let object;
+  try {
+    object = await api(task.objectUrl);
+  } catch (error) {
+    content.replaceChildren(el("p", { class: "muted" }, `The text could not be loaded: ${error.message}`));
+    return;
+  }
+  const text = String(object.text || "");
+  const spans = (input.spans || []).slice().sort((a, b) => a.begin_offset - b.begin_offset);
+  const shown = el("p", { class: "text-task", id: "pii-text" });
+  let at = 0;
+  for (const span of spans) {
+    shown.append(document.createTextNode(text.slice(at, span.begin_offset)),
+                 el("mark", { "data-type": span.type }, text.slice(span.begin_offset, span.end_offset)));
+    at = Math.max(at, span.end_offset);
+  }
+  shown.append(document.createTextNode(text.slice(at)));
+  const list = el("ol", { id: "pii-spans", "aria-label": "Spans to check" });
+  spans.forEach((span, index) => {
+    const item = el("li");
+    const select = el("select", { "data-begin": String(span.begin_offset), "data-end": String(span.end_offset),
+                                  "aria-label": `Type of span ${index + 1}` });
+    select.append(...state.classes.map((name) => el("option", { value: name }, name === "NOT_PII" ? "not PII" : name)));
+    select.value = span.type;
+    item.append(el("q", {}, text.slice(span.begin_offset, span.end_offset)),
+                el("span", { class: "muted" }, ` model: ${span.type} (${Number(span.score).toFixed(2)}) `), select);
+    list.append(item);
+  });
+  content.replaceChildren(shown, list);
+}
+
+function spansAnswer(pick) {
+  const selects = [...document.querySelectorAll("#pii-spans select")];
+  if (selects.length === 0) throw new Error("wait for the text to load");
+  return { piiSpans: selects.map((select) => ({ beginOffset: Number(select.dataset.begin),
+                                                endOffset: Number(select.dataset.end), label: pick(select) })) };
 }
 
 function renderLabels(input) {
@@ -147,6 +196,11 @@ function renderContent(task, input, detection) {
   } else if (input.text) {
     content.append(el("div", { class: "text-task" }, input.text));
   } else if (input.prediction) {
+    if (typeof input.picture === "string" && input.picture.startsWith("data:image/svg+xml;base64,")) {
+      // The face-off setup review: the players at detection, drawn by human_review.logic.rink.
+      content.append(el("img", { class: "rink", src: input.picture,
+                                 alt: "Players at the moment of detection: the ringed dot is where the face-off was set up, the outlined players its takers" }));
+    }
     const table = el("table");
     table.append(el("caption", {}, "The prediction to check"));
     for (const [key, value] of Object.entries(input.prediction)) {
@@ -319,6 +373,7 @@ function boxesAnswer(boxes) {
 
 function currentAnswer() {
   const input = state.task.input || {};
+  if (input.taskType === "text-spans") return spansAnswer((select) => select.value);
   if (input.taskType === "object-detection") {
     if (!state.width) throw new Error("wait for the image to load");
     return boxesAnswer(state.boxes);
@@ -330,6 +385,10 @@ function currentAnswer() {
 
 function modelAnswer() {
   const input = state.task.input || {};
+  if (input.taskType === "text-spans") {
+    const types = new Map((input.spans || []).map((s) => [`${s.begin_offset}:${s.end_offset}`, s.type]));
+    return spansAnswer((select) => types.get(`${select.dataset.begin}:${select.dataset.end}`));
+  }
   if (input.taskType === "object-detection") {
     const boxes = state.labels.filter((l) => l.bounding_box).map((l) => ({
       label: l.label, left: l.bounding_box.left * state.width, top: l.bounding_box.top * state.height,

@@ -1,10 +1,11 @@
 """The emulator's detector: paragraphs in, Comprehend-style entities (type, code-point offsets, score) out.
 
-Text is analysed paragraph by paragraph (paragraphs are separated by a blank line): an entity never
+Detection is Presidio's analyzer (`analyzer.py`) with its entity types mapped to Comprehend's. Text
+is analysed paragraph by paragraph (paragraphs are separated by a blank line): an entity never
 spans a blank line and a context word never reaches across one. Overlapping candidates are resolved
-by priority (checksummed forms > street grammar > context-confirmed > generic forms > the NER model),
-then by score, then by length. Paragraph results are memoised, which changes the emulator's CPU
-cost and nothing else.
+by priority (checksummed forms > street addresses > context-confirmed > generic forms > the NER
+model), then by score, then by length. Paragraph results are memoised, which changes the
+emulator's CPU cost and nothing else.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from local.emulators.pii_detect.ner import merge_addresses, model_findings, propagate_names
-from local.emulators.pii_detect.recognizers import Finding, structured_findings
+from local.emulators.pii_detect import analyzer
+from local.emulators.pii_detect.ner import merge_addresses, nlp_artifacts, propagate_names
+from local.emulators.pii_detect.recognizers import Finding
 
 # Comprehend's PII entity types (DetectPiiEntities API reference, PiiEntity.Type).
 ENTITY_TYPES: tuple[str, ...] = (
@@ -77,9 +79,9 @@ class PiiDetector:
         self._cache: OrderedDict[str, tuple[Finding, ...]] = OrderedDict()
 
     def load(self) -> None:
-        """Load the NER model now (about 3 s) instead of inside the first request."""
-        if self.use_model:
-            model_findings(["warm-up"])
+        """Build the analyzer and load the NER model now (about 3 s) instead of inside the first request."""
+        self._analyse(["warm-up"])
+        self._cache.pop("warm-up", None)
 
     def clear_cache(self) -> None:
         self._cache.clear()
@@ -87,9 +89,11 @@ class PiiDetector:
     def _analyse(self, texts: list[str]) -> list[tuple[Finding, ...]]:
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if missing:
-            from_model = model_findings(missing) if self.use_model else [[] for _ in missing]
-            for text, model_found in zip(missing, from_model, strict=True):
-                self._cache[text] = tuple(resolve(structured_findings(text) + model_found, text))
+            engine = analyzer.analyzer(self.use_model)
+            artifacts = nlp_artifacts(engine.nlp_engine, missing)
+            for text, nlp in zip(missing, artifacts, strict=True):
+                results = engine.analyze(text, language="en", nlp_artifacts=nlp)
+                self._cache[text] = tuple(resolve(analyzer.findings(results, text), text))
                 if len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return [self._cache[t] for t in texts]

@@ -1,20 +1,25 @@
-"""Pattern, checksum and context-word recognizers for Comprehend's structured PII types.
+"""Presidio recognizers for the Comprehend PII types Presidio has no recognizer for.
 
-Each recognizer turns one paragraph into candidate `Finding`s; the engine resolves overlaps. Phone
-numbers come from Google's libphonenumber port (`phonenumbers`), the rest are regular expressions
-checked by the type's own validity rule (Luhn, ABA, IBAN mod 97, SSN number ranges, octet ranges).
-A context word counts only when it is in the same sentence, shortly before the candidate; the nearer
-it is, the higher the score, so "account number ... routing number 195991012" is a routing number.
+Presidio's own recognizers cover EMAIL, CREDIT_DEBIT_NUMBER, IP_ADDRESS, MAC_ADDRESS, SSN, PHONE, URL,
+DATE_TIME, INTERNATIONAL_BANK_ACCOUNT_NUMBER, BANK_ACCOUNT_NUMBER, BANK_ROUTING, PASSPORT_NUMBER,
+DRIVER_ID and the national identifiers (see `analyzer.py`). Here: the types that exist only in
+Comprehend (CVV, card expiry, PIN, username, password, AWS keys, SWIFT code, licence plate, age,
+vehicle identification number) and one shape Presidio's phone recognizer rejects (North American
+numbers whose area code or exchange libphonenumber does not consider assigned, such as 555 numbers).
+
+A context rule's value counts only after one of its keywords in the same sentence, within
+`CONTEXT_WINDOW` characters; the nearer the keyword, the higher the score, so "account number ...
+routing number 195991012" is a routing number. Each result names its Comprehend type directly.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-import phonenumbers
+from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,62 +30,13 @@ class Finding:
     begin: int
     end: int
     score: float
-    # Higher wins an overlap before score does: checksummed > context-confirmed > generic > NER.
+    # Higher wins an overlap before score does: checksummed > street > context-confirmed > generic > NER.
     priority: int
 
 
 # How far back (characters) a context word may stand, within the same sentence.
 CONTEXT_WINDOW = 60
 _SENTENCE_END = re.compile(r"[.!?;]\s|\n")
-
-
-def luhn_valid(digits: str) -> bool:
-    """The Luhn checksum of payment card numbers (ISO/IEC 7812-1)."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
-# Issuer prefixes (IIN ranges) and lengths of the major card networks, from ISO/IEC 7812 registrations
-# as the networks publish them: (prefix range low, high, lengths).
-_CARD_RANGES = (
-    ("4", "4", (13, 16, 19)), ("51", "55", (16,)), ("2221", "2720", (16,)), ("34", "34", (15,)),
-    ("37", "37", (15,)), ("6011", "6011", (16, 19)), ("644", "649", (16, 19)), ("65", "65", (16, 19)),
-    ("35", "35", (16, 19)), ("300", "305", (14,)), ("36", "36", (14,)), ("38", "39", (14, 16)),
-    ("50", "50", tuple(range(12, 20))), ("56", "69", tuple(range(12, 20))), ("1800", "1800", (15,)),
-    ("2131", "2131", (15,)), ("62", "62", tuple(range(16, 20))), ("0604", "0604", tuple(range(12, 20))),
-)
-
-
-def card_prefix_valid(digits: str) -> bool:
-    """True when the number starts with a card network's issuer prefix and has one of its lengths."""
-    return any(low <= digits[:len(low)] <= high and len(digits) in lengths for low, high, lengths in _CARD_RANGES)
-
-
-def aba_valid(digits: str) -> bool:
-    """ABA routing-number checksum: weights 3, 7, 1 repeated, sum divisible by 10."""
-    weights = (3, 7, 1) * 3
-    return len(digits) == 9 and sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 10 == 0
-
-
-def iban_valid(text: str) -> bool:
-    """ISO 13616 IBAN check: move the first four characters to the end, letters to numbers, mod 97."""
-    compact = re.sub(r"\s", "", text).upper()
-    rearranged = compact[4:] + compact[:4]
-    numeric = "".join(str(int(c, 36)) for c in rearranged)
-    return len(compact) >= 15 and int(numeric) % 97 == 1
-
-
-def ssn_valid(digits: str) -> bool:
-    """SSA never issues area 000, 666 or 900-999, group 00 or serial 0000."""
-    area, group, serial = digits[:3], digits[3:5], digits[5:]
-    return area not in ("000", "666") and not area.startswith("9") and group != "00" and serial != "0000"
 
 
 def context_distance(text: str, start: int, keywords: re.Pattern[str]) -> int | None:
@@ -110,7 +66,6 @@ class ContextRule:
     value: re.Pattern[str]
     keywords: re.Pattern[str]
     validator: Callable[[str], bool] | None = None
-    valid_bonus: float = 0.0
     max_distance: int = CONTEXT_WINDOW
 
 
@@ -118,18 +73,17 @@ def _kw(*words: str) -> re.Pattern[str]:
     return re.compile(r"(?<![A-Za-z])(?:" + "|".join(words) + r")(?![A-Za-z])", re.IGNORECASE)
 
 
-_DIGITS = re.compile(r"\d")
 # Words that sit between a keyword and its value ("my username is jdoe") and are never the value.
 _FILLER_WORDS = frozenset(
     ["is", "was", "are", "were", "be", "been", "my", "our", "your", "his", "her", "their", "the", "a", "an", "to", "as", "of", "for", "and", "or", "set", "it", "its", "called", "name", "number", "no", "this", "that", "with", "on", "in", "at"]
 )
 
 CONTEXT_RULES: tuple[ContextRule, ...] = (
-    ContextRule("BANK_ACCOUNT_NUMBER", re.compile(r"(?<![\w-])\d{8,17}(?![\w-])"),
-                _kw(r"account", r"acct", r"a/c", r"checking", r"savings")),
-    ContextRule("BANK_ROUTING", re.compile(r"(?<![\w-])\d{9}(?![\w-])"),
-                _kw(r"routing", r"aba", r"rtn", r"transit"), validator=aba_valid, valid_bonus=0.005),
-    ContextRule("CREDIT_DEBIT_NUMBER", re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])"),
+    # Presidio's ABA and card recognizers require the ABA and Luhn checksums; Comprehend does not: its
+    # published result for the golden record marks "routing number 195991012" and "credit card number
+    # is 5534816011668430", which fail them. After their keyword, the number's shape is enough.
+    ContextRule("BANK_ROUTING", re.compile(r"(?<![\w-])\d{9}(?![\w-])"), _kw(r"routing", r"aba", r"rtn")),
+    ContextRule("CREDIT_DEBIT_NUMBER", re.compile(r"(?<![\w-])\d(?:[ -]?\d){11,18}(?![\w-])"),
                 _kw(r"credit", r"debit", r"card", r"visa", r"mastercard", r"amex", r"cc")),
     ContextRule("CREDIT_DEBIT_CVV", re.compile(r"(?<![\w-])\d{3,4}(?![\w-])"),
                 _kw(r"c\s?v\s?v2?", r"c\s?v\s?c2?", r"cid", r"security\s+code", r"card\s+verification")),
@@ -137,11 +91,6 @@ CONTEXT_RULES: tuple[ContextRule, ...] = (
                 re.compile(r"(?<![\w/])(?:0?[1-9]|1[0-2])/(?:(?:0?[1-9]|[12]\d|3[01])/)?(?:\d{4}|\d{2})(?![\w/])"),
                 _kw(r"exp", r"expiry", r"expires", r"expiration", r"valid\s+thru", r"valid\s+through")),
     ContextRule("PIN", re.compile(r"(?<![\w-])\d{4,8}(?![\w-])"), _kw(r"pin", r"pin\s+code", r"passcode")),
-    ContextRule("SSN", re.compile(r"(?<![\w-])\d{9}(?![\w-])"),
-                _kw(r"ssn", r"social\s+security", r"social"), validator=ssn_valid),
-    ContextRule("PASSPORT_NUMBER", re.compile(r"(?<![\w-])[A-Z]{0,2}\d{6,9}(?![\w-])"), _kw(r"passport")),
-    ContextRule("DRIVER_ID", re.compile(r"(?<![\w-])[A-Z]{0,2}\d[A-Z\d-]{4,14}(?![\w-])"),
-                _kw(r"driver'?s?\s+licen[cs]e", r"driving\s+licen[cs]e", r"DL", r"license\s+(?:no|number|#)")),
     ContextRule("USERNAME", re.compile(r"(?<![\w@.-])@?[A-Za-z][\w.-]{2,30}(?<![.-])(?![\w@-])"),
                 _kw(r"username", r"user\s*name", r"user\s*id", r"login", r"handle"), max_distance=16),
     # A password must hold something other than letters, or it is more likely the next word.
@@ -151,44 +100,31 @@ CONTEXT_RULES: tuple[ContextRule, ...] = (
                 _kw(r"secret", r"aws_secret_access_key", r"secret\s+access\s+key")),
     ContextRule("SWIFT_CODE", re.compile(r"(?<![\w-])[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?(?![\w-])"),
                 _kw(r"swift", r"bic")),
-    ContextRule("CA_SOCIAL_INSURANCE_NUMBER", re.compile(r"(?<![\w-])\d{3}[- ]?\d{3}[- ]?\d{3}(?![\w-])"),
-                _kw(r"sin", r"social\s+insurance"), validator=lambda v: luhn_valid(re.sub(r"\D", "", v))),
     ContextRule("LICENSE_PLATE", re.compile(r"(?<![\w-])[A-Z0-9]{1,4}[- ]?[A-Z0-9]{2,4}(?![\w-])"),
                 _kw(r"license\s+plate", r"plate", r"registration")),
     ContextRule("AGE", re.compile(r"(?<![\w.])\d{1,3}(?![\w.])"), _kw(r"age", r"aged")),
+    ContextRule("AGE", re.compile(r"(?<![\w.])\d{1,3}(?![\w:/-]|\.\d|\s*(?:minutes?|hours?|days?|weeks?|months?|"
+                                  r"times?|of|%|percent|[ap]\.?m\b|o'clock))"),
+                _kw(r"turned", r"turns?", r"(?:he|she|I|they|you)\s+(?:was|were|am|is|are)", r"i'm"), max_distance=2),
+    # Numbers Presidio's phone recognizer does not find (national numbers of countries outside its
+    # numbering plans, written without a country code) right after a phone word.
+    ContextRule("PHONE", re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,5}){1,4}(?![\w])"),
+                _kw(r"phone", r"tel", r"telephone", r"mobile", r"cell", r"fax", r"desk", r"call\s+me\s+(?:on|at)",
+                    r"text\s+me\s+(?:on|at)", r"reach\s+me\s+(?:on|at)", r"answering\s+at", r"messages\s+to"),
+                validator=lambda v: 6 <= sum(c.isdigit() for c in v) <= 15, max_distance=24),
+    # A postcode after its keyword ("ZIP: 32700", "my zip code is 97400").
+    ContextRule("ADDRESS", re.compile(r"(?<![\w-])(?=[A-Z0-9 -]*\d)[A-Z0-9]{3,5}(?:[- ][A-Z0-9]{3,4})?(?![\w-])"),
+                _kw(r"zip", r"zip\s*code", r"postal\s+code", r"post\s*code"), max_distance=12),
 )
 
-# Values whose form alone makes them PII.
-# Unicode letters are allowed on both sides (internationalised addresses, RFC 6531).
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
-_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]]", re.IGNORECASE)
-_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|\.\d)")
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
-_MAC = re.compile(r"(?<![\w:-])[0-9A-Fa-f]{2}(?:([:-])[0-9A-Fa-f]{2})(?:\1[0-9A-Fa-f]{2}){4}(?![\w:-])")
-_SSN_FORMATTED = re.compile(r"(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w-])")
-_CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){11,18}(?![\w-])")
-# North American numbers written with separators, optional +1 / 001 and an extension: the shapes
-# libphonenumber's strict matcher rejects when the area code or exchange is not assigned.
+# North American numbers written with separators, optional +1 / 001 and an extension.
 _PHONE_NANP = re.compile(
     r"(?<![\w+])(?:(?:\+?1|001)[-. ]?)?(?:\(\d{3}\)\s?|\d{3}[-. ])\d{3}[-. ]\d{4}"
     r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?![\w])", re.IGNORECASE)
-_IBAN = re.compile(r"(?<![\w])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![\w])")
+# AWS access key ids: "AKIA"/"ASIA"/... and 16 more (IAM user guide, "Understanding unique ID prefixes").
 _AWS_ACCESS_KEY = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{16}(?![A-Z0-9])")
 _VIN = re.compile(r"(?<![\w])[A-HJ-NPR-Z0-9]{17}(?![\w])")
-_AGE_PHRASE = re.compile(r"(?<![\w.])(\d{1,3})(?:\s*|-)(?:years?|yrs?)(?:\s*|-)old\b", re.IGNORECASE)
-_MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-           r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
-_DATE = re.compile(
-    r"(?<![\w/.-])(?:"
-    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-    r"|\d{1,2}/\d{1,2}/\d{2,4}"
-    r"|\d{1,2}[.-]\d{1,2}[.-]\d{4}"
-    rf"|{_MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}\.?,?\s+\d{{4}}"
-    rf"|{_MONTHS}\s+\d{{4}}"
-    r"|\d{1,2}:\d{2}(?::\d{2})?\s?(?:[AaPp]\.?[Mm]\.?)?"
-    r")(?![\w/])"
-)
+_AGE_PHRASE = re.compile(r"(?<![\w.])(\d{1,3})(?:(?:\s*|-)(?:years?|yrs?)(?:\s*|-)old\b|\s*y/o\b)", re.IGNORECASE)
 _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 _VIN_VALUES = {**{str(d): d for d in range(10)},
                **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
@@ -203,72 +139,71 @@ def vin_valid(vin: str) -> bool:
     return vin[8] == check and any(c.isalpha() for c in vin) and any(c.isdigit() for c in vin)
 
 
-def _form_findings(text: str) -> Iterator[Finding]:
-    for m in _EMAIL.finditer(text):
-        yield Finding("EMAIL", m.start(), m.end(), 0.9999, 5)
-    for m in _URL.finditer(text):
-        yield Finding("URL", m.start(), m.end(), 0.999, 4)
-    for m in _IPV4.finditer(text):
-        try:
-            ipaddress.IPv4Address(m.group())
-        except ValueError:
-            continue
-        yield Finding("IP_ADDRESS", m.start(), m.end(), 0.9999, 5)
-    for m in _IPV6.finditer(text):
-        if m.group().count(":") >= 2 and any(c.isalnum() for c in m.group()):
-            try:
-                ipaddress.IPv6Address(m.group())
-            except ValueError:
-                continue
-            yield Finding("IP_ADDRESS", m.start(), m.end(), 0.9999, 5)
-    for m in _MAC.finditer(text):
-        yield Finding("MAC_ADDRESS", m.start(), m.end(), 0.999, 5)
-    for m in _SSN_FORMATTED.finditer(text):
-        if ssn_valid(m.group(1) + m.group(3) + m.group(4)):
-            yield Finding("SSN", m.start(), m.end(), 0.9999, 5)
-    for m in _CARD.finditer(text):
-        digits = re.sub(r"\D", "", m.group())
-        if luhn_valid(digits) and card_prefix_valid(digits):
-            yield Finding("CREDIT_DEBIT_NUMBER", m.start(), m.end(), 0.9999, 5)
-    for m in _IBAN.finditer(text):
-        if iban_valid(m.group()):
-            yield Finding("INTERNATIONAL_BANK_ACCOUNT_NUMBER", m.start(), m.end(), 0.9999, 5)
-    for m in _AWS_ACCESS_KEY.finditer(text):
-        yield Finding("AWS_ACCESS_KEY", m.start(), m.end(), 0.9999, 5)
-    for m in _VIN.finditer(text):
-        if vin_valid(m.group()):
-            yield Finding("VEHICLE_IDENTIFICATION_NUMBER", m.start(), m.end(), 0.999, 5)
-    for m in _AGE_PHRASE.finditer(text):
-        yield Finding("AGE", m.start(1), m.end(1), 0.99, 3)
-    for m in _DATE.finditer(text):
-        yield Finding("DATE_TIME", m.start(), m.end(), 0.98, 2)
+# Issuer prefixes (IIN ranges) and lengths of the major card networks, from ISO/IEC 7812 registrations
+# as the networks publish them: (prefix range low, high, lengths).
+_CARD_RANGES = (
+    ("4", "4", (13, 16, 19)), ("51", "55", (16,)), ("2221", "2720", (16,)), ("34", "34", (15,)),
+    ("37", "37", (15,)), ("6011", "6011", (16, 19)), ("644", "649", (16, 19)), ("65", "65", (16, 19)),
+    ("35", "35", (16, 19)), ("300", "305", (14,)), ("36", "36", (14,)), ("38", "39", (14, 16)),
+    ("50", "50", tuple(range(12, 20))), ("56", "69", tuple(range(12, 20))), ("1800", "1800", (15,)),
+    ("2131", "2131", (15,)), ("62", "62", tuple(range(16, 20))), ("0604", "0604", tuple(range(12, 20))),
+)
 
 
-def _phone_findings(text: str) -> Iterator[Finding]:
-    # libphonenumber's matcher is the slow part; skip paragraphs with too few digits to hold a number.
-    if len(_DIGITS.findall(text)) < 7:
-        return
-    for match in phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.VALID):
-        yield Finding("PHONE", match.start, match.end, 0.999, 4)
-    for m in _PHONE_NANP.finditer(text):
-        yield Finding("PHONE", m.start(), m.end(), 0.99, 4)
+def card_prefix_valid(digits: str) -> bool:
+    """True when the number starts with a card network's issuer prefix and has one of its lengths."""
+    return any(low <= digits[:len(low)] <= high and len(digits) in lengths for low, high, lengths in _CARD_RANGES)
 
 
-def _context_findings(text: str) -> Iterator[Finding]:
-    for rule in CONTEXT_RULES:
-        for m in rule.value.finditer(text):
-            if m.group().lower() in _FILLER_WORDS:
-                continue
-            distance = context_distance(text, m.start(), rule.keywords)
-            if distance is None or distance > rule.max_distance:
-                continue
-            valid = rule.validator(m.group()) if rule.validator else True
-            if rule.validator and not valid and rule.type in ("SSN", "CA_SOCIAL_INSURANCE_NUMBER"):
-                continue
-            score = _context_score(distance) + (rule.valid_bonus if valid else 0.0)
-            yield Finding(rule.type, m.start(), m.end(), min(score, 0.9999), 3)
+def result(recognizer: Any, kind: str, begin: int, end: int, score: float) -> RecognizerResult:
+    """A Presidio result that names its recognizer (the engine ranks overlaps by recognizer)."""
+    name = str(recognizer.name)
+    explanation = AnalysisExplanation(recognizer=name, original_score=score)
+    return RecognizerResult(kind, begin, end, score, explanation,
+                            {RecognizerResult.RECOGNIZER_NAME_KEY: name,
+                             RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id})
 
 
-def structured_findings(text: str) -> list[Finding]:
-    """Every structured-type candidate in one paragraph (overlaps unresolved)."""
-    return [*_form_findings(text), *_phone_findings(text), *_context_findings(text)]
+class ContextRuleRecognizer(EntityRecognizer):
+    """Comprehend-only types whose value shape counts after a keyword (CVV, expiry, PIN, ...)."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=sorted({r.type for r in CONTEXT_RULES}), name="ContextRuleRecognizer")
+
+    def load(self) -> None:  # nothing to load
+        pass
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
+        return list(self._results(text))
+
+    def _results(self, text: str) -> Iterator[RecognizerResult]:
+        for rule in CONTEXT_RULES:
+            for m in rule.value.finditer(text):
+                if m.group().lower() in _FILLER_WORDS:
+                    continue
+                distance = context_distance(text, m.start(), rule.keywords)
+                if distance is None or distance > rule.max_distance:
+                    continue
+                if rule.validator and not rule.validator(m.group()):
+                    continue
+                yield result(self, rule.type, m.start(), m.end(), min(_context_score(distance), 0.9999))
+
+
+class FormRecognizer(EntityRecognizer):
+    """Comprehend-only types recognised by form alone: AWS access key ids, VINs (check digit), ages
+    ("34 years old"), and North American phone shapes libphonenumber rejects as unassigned."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["AWS_ACCESS_KEY", "VEHICLE_IDENTIFICATION_NUMBER", "AGE", "PHONE"],
+                         name="FormRecognizer")
+
+    def load(self) -> None:  # nothing to load
+        pass
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
+        found = [result(self, "AWS_ACCESS_KEY", m.start(), m.end(), 0.9999) for m in _AWS_ACCESS_KEY.finditer(text)]
+        found += [result(self, "VEHICLE_IDENTIFICATION_NUMBER", m.start(), m.end(), 0.999)
+                  for m in _VIN.finditer(text) if vin_valid(m.group())]
+        found += [result(self, "AGE", m.start(1), m.end(1), 0.99) for m in _AGE_PHRASE.finditer(text)]
+        found += [result(self, "PHONE", m.start(), m.end(), 0.99) for m in _PHONE_NANP.finditer(text)]
+        return found

@@ -15,9 +15,9 @@ from human_review.adapters.loops_table import LoopsTable
 from human_review.adapters.queue import DeferQueue
 from human_review.adapters.state_table import StateTable
 from human_review.adapters.storage import Storage
-from human_review.logic.completion import CompletionPorts
+from human_review.logic.origins import CandidateOrigins
 from human_review.logic.policies import PolicyBook, load_policy_book
-from human_review.logic.trigger import TriggerPorts
+from human_review.logic.ports import CompletionPorts, TriggerPorts
 from human_review.settings import Settings
 from pitwall_shared.publisher import EventPublisher
 from pitwall_shared.settings import load_settings
@@ -32,6 +32,7 @@ class Service:
     completion: CompletionPorts
     defer: DeferQueue | None = None  # None: a deferred message fails and SQS redelivers it
     max_defer_delay_s: int = 60
+    origins: CandidateOrigins = CandidateOrigins()  # nothing listed: every ReviewCandidate refused
 
 
 @functools.cache
@@ -44,11 +45,14 @@ def service() -> Service:
     return Service(
         book=book,
         trigger=TriggerPorts(loops=loops, state=StateTable(settings.state_table_name), storage=storage,
-                             human_loops=HumanLoops(), publisher=publisher, bucket=settings.review_bucket_name),
+                             human_loops=HumanLoops(), publisher=publisher, bucket=settings.review_bucket_name,
+                             pii_review_bucket=settings.pii_review_bucket_name),
         completion=CompletionPorts(loops=loops, storage=storage, publisher=publisher,
-                                   bucket=settings.review_bucket_name),
+                                   bucket=settings.review_bucket_name,
+                                   pii_review_bucket=settings.pii_review_bucket_name),
         defer=DeferQueue(settings.trigger_queue_url) if settings.trigger_queue_url else None,
         max_defer_delay_s=settings.max_defer_delay_s,
+        origins=CandidateOrigins.of(settings.review_candidate_sources, settings.task_object_buckets),
     )
 
 

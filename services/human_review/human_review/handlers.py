@@ -21,7 +21,7 @@ from human_review.adapters.a2i_setup import send_response
 from human_review.factory import a2i_setup, service
 from human_review.logic import flow_setup
 from human_review.logic.completion import STATUS_CHANGE, handle_status_change
-from human_review.logic.policies import PolicyError
+from human_review.logic.policies import REVIEW_CANDIDATE, PolicyError
 from human_review.logic.trigger import (
     Outcome,
     handle_outcome,
@@ -70,6 +70,9 @@ def _as_invalid_event(error: ValueError, prefix: str) -> InvalidEvent:
 
 def _trigger(record: SQSRecord) -> None:
     event = _event(record)
+    if event.detail_type == REVIEW_CANDIDATE and (problems := service().origins.problems(
+            event.source, event.detail.get("data"))):
+        raise InvalidEvent(problems)  # an unlisted source or task-object bucket: refused, never a loop
     if service().book.for_outcome(event.source, event.detail_type):
         _outcome(event)
         return

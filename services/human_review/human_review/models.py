@@ -21,6 +21,7 @@ class TaskType(StrEnum):
 
     OBJECT_DETECTION = "object-detection"
     CLASSIFICATION = "classification"
+    TEXT_SPANS = "text-spans"  # is each span an entity, and of which type (Ground Truth "text-span")
 
 
 class LoopStatus(StrEnum):
@@ -84,6 +85,39 @@ class ReviewCandidateData(BaseModel):
         return self
 
 
+class CandidateSpan(BaseModel):
+    """One entity pii_redaction was unsure of: code-point offsets (end exclusive), type, score."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    begin_offset: int = Field(ge=0)
+    end_offset: int = Field(ge=1)
+    type: str = Field(pattern=r"^[A-Z][A-Z_]*$", max_length=64)
+    score: float = Field(ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CandidateSpan:
+        if self.end_offset <= self.begin_offset:
+            raise ValueError("end_offset must be after begin_offset")
+        return self
+
+
+PII_TASK_OBJECT_PATTERN = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/pii-review/.+\.json$"
+
+
+class PiiReviewCandidateData(BaseModel):
+    """`data` of `PiiReviewCandidate` (events/schemas/PiiReviewCandidate.v1.json): offsets, types,
+    scores and the task object's URI in the raw-PII bucket; never the text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    record_id: str = Field(min_length=1, max_length=512)
+    field: str = Field(min_length=1, max_length=256)
+    task_object: str = Field(pattern=PII_TASK_OBJECT_PATTERN, max_length=1024)
+    spans: list[CandidateSpan] = Field(min_length=1, max_length=100)
+    detected_at: datetime
+
+
 class ReviewSubject(BaseModel):
     """A prediction normalised so that one policy decision fits every producer."""
 
@@ -102,6 +136,7 @@ class ReviewSubject(BaseModel):
     # The prediction's own payload, kept for this system's predictions so the reviewer sees context.
     prediction: dict[str, Any] | None = None
     pii_redacted: bool = False
+    spans: tuple[CandidateSpan, ...] = ()  # text-spans tasks: what the reviewer judges
 
     @property
     def top_label(self) -> PredictedLabel | None:

@@ -29,6 +29,14 @@ class Settings(ServiceSettings):
     # visibility timeout (then it may reach the DLQ after maxReceiveCount).
     trigger_queue_url: str | None = None
     max_defer_delay_s: int = Field(default=60, ge=0, le=900)  # SQS DelaySeconds max is 900 (SQS API reference)
+    # Issue 16 item 6: comma-separated; a ReviewCandidate from another source, or naming a task object in
+    # another bucket, is refused (template.yaml ReviewCandidateSources, ReviewTaskObjectBuckets). Empty: all refused.
+    review_candidate_sources: str = ""
+    task_object_buckets: str = ""
+    # The raw-PII bucket (pii_redaction's): PII review task objects (pii-review/) are read from it
+    # and their manifest parts (the text is the training document) written to it, never elsewhere.
+    # Unset: a PiiReviewCandidate is refused (fails closed).
+    pii_review_bucket_name: str | None = Field(default=None, min_length=3)
 
     def policies_json(self) -> str:
         return self.review_policies or DEFAULT_POLICIES_FILE.read_text()

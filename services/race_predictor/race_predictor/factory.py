@@ -7,6 +7,7 @@ settings and creates the adapters; tests call `cache_clear()` to get a fresh san
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 from pitwall_shared.observability import observability
 from pitwall_shared.publisher import EventPublisher
@@ -19,7 +20,7 @@ from race_predictor.logic.f1.predictor import TreePitBattlePredictor
 from race_predictor.logic.f1.service import F1Service
 from race_predictor.logic.nhl.predictor import FaceoffModel
 from race_predictor.logic.nhl.service import NhlService
-from race_predictor.settings import NhlSettings, RacePredictorSettings
+from race_predictor.settings import ModelSettings, NhlSettings, RacePredictorSettings
 
 logger, _metrics, _tracer = observability("race_predictor")
 
@@ -27,7 +28,8 @@ logger, _metrics, _tracer = observability("race_predictor")
 # --- F1 --------------------------------------------------------------------------------------------
 @functools.cache
 def f1_predictor() -> TreePitBattlePredictor:
-    return TreePitBattlePredictor.load()
+    manifest = load_settings(ModelSettings).f1_model_manifest
+    return TreePitBattlePredictor.load(Path(manifest) if manifest else None)
 
 
 @functools.cache
@@ -60,6 +62,7 @@ def nhl_service() -> NhlService:
         publisher=EventPublisher(source="pitwall.race_predictor", bus_name=settings.event_bus_name),
         stats=DynamoPlayerStats(settings.player_stats_table_name),
         model=faceoff_model(),
+        tracking=settings.nhl_tracking,
     )
 
 

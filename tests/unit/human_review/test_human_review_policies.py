@@ -139,8 +139,12 @@ class TestCeiling:
 class TestConfiguration:
     def test_packaged_policies_load_with_the_default_flow(self):
         loaded = book()
-        assert {p.name for p in loaded.policies} == {"faceoff", "pit-battle", "custom-labels", "image-classification"}
+        assert {p.name for p in loaded.policies} == {"faceoff", "faceoff-setup", "pit-battle", "custom-labels",
+                                                     "image-classification", "pii-span"}
         assert all(p.flow_definition_arn == FLOW for p in loaded.policies)
+        # Forecasts are answered by the world: no packaged forecast policy asks a person (issue 19).
+        assert [p.name for p in loaded.policies if p.starts_loops] == ["faceoff-setup", "custom-labels", "image-classification",
+                                                                      "pii-span"]
         assert policy("custom-labels").threshold == 60 and policy("custom-labels").scale == 100
 
     def test_lookup_by_source_and_detail_type(self):

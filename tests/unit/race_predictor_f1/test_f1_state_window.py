@@ -9,7 +9,7 @@ from functools import cache
 from ml.f1.simulator import simulate_race
 from race_predictor.adapters.dynamodb import encode_body
 from race_predictor.logic.f1.service import F1Service, state_key
-from race_predictor.logic.f1.state import RaceState, apply_messages
+from race_predictor.logic.f1.state import RaceState, apply_messages, prune
 from race_predictor.logic.ports import InMemoryLedger, InMemoryStateStore
 from race_predictor.models.f1 import parse_batch, parse_message
 from tests.unit.race_predictor_f1.test_f1_service import PREDICTOR, RecordingPublisher
@@ -77,3 +77,19 @@ def test_a_lap_behind_the_window_counts_as_applied_and_changes_nothing():
     assert accepted == [99] and duplicates == []
     assert state.lap("AAA", 2) == RaceState.from_json(before).lap("AAA", 2)
     assert apply_messages(state, [late]) == ([], [99])
+
+
+def test_the_status_in_force_survives_the_window():
+    """A safety car called on lap 2 and still out at lap 20: the window drops lap 2's statuses but
+    keeps the one in force, so the status at a crossing is the same as with every fact kept."""
+    lap = {"type": "lap_completed", "driver": "AAA", "position": 1, "lap_time_ms": 90000}
+    messages = [parse_message({"seq": 1, "type": "track_status", "lap": 1, "status": "yellow"}),
+                parse_message({"seq": 3, "type": "track_status", "lap": 2, "status": "safety_car"})]
+    messages += [parse_message({**lap, "seq": 2 * n + 10, "lap": n, "race_time_ms": 90000 * n}) for n in range(1, 21)]
+    windowed, full = RaceState("r1", window=3), RaceState("r1")
+    for state in (windowed, full):
+        apply_messages(state, messages)
+        prune(state)
+    assert 2 not in windowed.track or len(windowed.track[2]) == 1
+    assert 1 not in windowed.track  # the yellow before it is gone for good
+    assert windowed.status_at(2 * 20 + 10) == full.status_at(2 * 20 + 10) == "safety_car"

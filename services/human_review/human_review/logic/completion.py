@@ -7,15 +7,13 @@ event finds the record terminal and published, and does nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from human_review.logic.manifests import ManifestContext, corrected_label, manifest_line, to_json_line
+from human_review.logic.pii_spans import PiiTaskObject, pii_part_uri, settled_label, text_span_line
 from human_review.logic.policies import REVIEW_CANDIDATE, PolicyBook
-from human_review.logic.trigger import PublisherPort
+from human_review.logic.ports import CompletionPorts
 from human_review.models import (
     TERMINAL_STATUSES,
     A2IOutput,
@@ -35,25 +33,6 @@ class CompletionOutcome(StrEnum):
     UNKNOWN_LOOP = "unknown_loop"
 
 
-class CompletionLoopsPort(Protocol):
-    def get(self, human_loop_name: str) -> LoopRecord | None: ...
-    def update(self, human_loop_name: str, fields: dict[str, Any]) -> None: ...
-
-
-class CompletionStoragePort(Protocol):
-    def get_json(self, uri: str) -> Any: ...
-    def put_text(self, uri: str, text: str, *, content_type: str = ...) -> None: ...
-
-
-@dataclass
-class CompletionPorts:
-    loops: CompletionLoopsPort
-    storage: CompletionStoragePort
-    publisher: PublisherPort
-    bucket: str
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-
-
 def part_uri(bucket: str, record: LoopRecord) -> str:
     """Where the loop's manifest part goes: one object per loop, grouped by dataset."""
     return f"s3://{bucket}/manifests/parts/{record.dataset}/{record.human_loop_name}.jsonl"
@@ -68,6 +47,20 @@ def manifest_context(record: LoopRecord, book: PolicyBook) -> ManifestContext:
         image=record.detail_type == REVIEW_CANDIDATE and record.task_type is TaskType.CLASSIFICATION
         and not (record.task_object_s3_uri or "").endswith((".txt", ".json")),
     )
+
+
+def _write_pii_part(record: LoopRecord, context: ManifestContext, output: A2IOutput,
+                    ports: CompletionPorts) -> tuple[str, str]:
+    """PII review: read the text from the task object, write the Comprehend line beside it (raw-PII
+    bucket, under its key); the line holds the text, so it never goes to the review bucket."""
+    bucket = ports.pii_review_bucket
+    if bucket is None or not (record.task_object_s3_uri or "").startswith(f"s3://{bucket}/pii-review/"):
+        raise ValueError("loop record: a PII review task object must be under pii-review/ in the raw-PII bucket")
+    task = PiiTaskObject.model_validate(ports.storage.get_json(str(record.task_object_s3_uri)))
+    line = text_span_line(context, output, task)
+    uri = pii_part_uri(bucket, record.dataset, record.human_loop_name)
+    ports.storage.put_text(uri, join_lines([to_json_line(line)]))  # the bucket's default key applies
+    return uri, settled_label(line, record.dataset)
 
 
 def handle_status_change(change: HumanLoopStatusChange, book: PolicyBook, ports: CompletionPorts) -> CompletionOutcome:
@@ -85,12 +78,15 @@ def handle_status_change(change: HumanLoopStatusChange, book: PolicyBook, ports:
             raise ValueError("humanLoopOutput.outputS3Uri: missing on a Completed loop")
         output = A2IOutput.model_validate(ports.storage.get_json(change.output_s3_uri))
         context = manifest_context(record, book)
-        line = manifest_line(context, output)
-        uri = part_uri(ports.bucket, record)
-        if record.ground_truth_label is None:  # the world's answer, once known, is the line (issue 19)
-            ports.storage.put_text(uri, join_lines([to_json_line(line)]))
-        fields |= {"output_s3_uri": change.output_s3_uri, "manifest_part_s3_uri": uri,
-                   "corrected_label": corrected_label(line, context)}
+        label: str | None
+        if record.task_type is TaskType.TEXT_SPANS:
+            uri, label = _write_pii_part(record, context, output, ports)
+        else:
+            line = manifest_line(context, output)
+            uri, label = part_uri(ports.bucket, record), corrected_label(line, context)
+            if record.ground_truth_label is None:  # the world's answer, once known, is the line (issue 19)
+                ports.storage.put_text(uri, join_lines([to_json_line(line)]))
+        fields |= {"output_s3_uri": change.output_s3_uri, "manifest_part_s3_uri": uri, "corrected_label": label}
     else:
         fields |= {"failure_code": change.failure_code or status.value,
                    "failure_reason": (change.failure_reason or "")[:1024] or None}

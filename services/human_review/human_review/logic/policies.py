@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from human_review.models import (
+    PiiReviewCandidateData,
     PredictedLabel,
     ReviewCandidateData,
     ReviewDecision,
@@ -83,6 +84,13 @@ class ReviewPolicy(BaseModel):
     subject_fields: tuple[str, ...] = ()
     outcome: OutcomeRule | None = None
     start_loops: bool | None = None
+    # A second question about the same event (e.g. the face-off setup besides the face-off forecast):
+    # the policy applies to the events whose `data` has this dotted path (not null), besides the
+    # event's main policy, with its own loop (named after the event id and this policy's name).
+    applies_when: str | None = None
+    # What the task shows beside the prediction: "rink" = the players' positions at detection
+    # (`data.detection.players`) drawn on a rink (human_review.logic.rink).
+    picture: Literal["rink"] | None = None
 
     @property
     def starts_loops(self) -> bool:
@@ -119,7 +127,7 @@ class PolicyBook(BaseModel):
         names = [policy.name for policy in self.policies]
         if len(names) != len(set(names)):
             raise ValueError("policy names must be unique")
-        keys = [(p.source, p.detail_type) for p in self.policies if p.detail_type != REVIEW_CANDIDATE]
+        keys = [(p.source, p.detail_type, p.applies_when) for p in self.policies if p.detail_type != REVIEW_CANDIDATE]
         if len(keys) != len(set(keys)):
             raise ValueError("two policies for the same source and detail-type")
         return self
@@ -133,9 +141,15 @@ class PolicyBook(BaseModel):
                     return policy
             raise PolicyError(f"data.review_policy: no ReviewCandidate policy named {wanted!r}")
         for policy in self.policies:
-            if policy.source == source and policy.detail_type == detail_type:
+            if policy.source == source and policy.detail_type == detail_type and policy.applies_when is None:
                 return policy
         raise PolicyError(f"no review policy for source {source!r} and detail-type {detail_type!r}")
+
+    def also_for_event(self, source: str, detail_type: str, data: Mapping[str, Any]) -> tuple[ReviewPolicy, ...]:
+        """The second questions about this event: policies whose `applies_when` path `data` has."""
+        return tuple(p for p in self.policies
+                     if p.applies_when is not None and p.source == source and p.detail_type == detail_type
+                     and lookup(data, p.applies_when) is not None)
 
 
     def for_outcome(self, source: str, detail_type: str) -> tuple[ReviewPolicy, ...]:
@@ -183,6 +197,16 @@ def subject_from_event(source: str, detail_type: str, envelope: Envelope, policy
     data = envelope.data
     common: dict[str, Any] = {"event_id": envelope.event_id, "correlation_id": envelope.correlation_id,
               "source": source, "detail_type": detail_type}
+    if policy.task_type is TaskType.TEXT_SPANS:
+        # PiiReviewCandidate: each span is a label (type, score); the text stays in the task object
+        # in the raw-PII bucket, so the loop is not free of PII.
+        pii = PiiReviewCandidateData.model_validate(data)
+        return ReviewSubject(
+            **common, model_id=f"{source}/{detail_type}", task_type=policy.task_type,
+            labels=tuple(PredictedLabel(label=span.type, score=span.score) for span in pii.spans),
+            score_scale=policy.scale, task_object_s3_uri=pii.task_object, spans=tuple(pii.spans),
+            pii_redacted=False,
+        )
     if detail_type == REVIEW_CANDIDATE:
         candidate = ReviewCandidateData.model_validate(data)
         if candidate.task_type is not policy.task_type:

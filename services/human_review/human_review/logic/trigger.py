@@ -8,13 +8,11 @@ delivery stops here) → per-minute ceiling → task object and input content �
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
-from human_review.logic.drift import DriftCrossing, DriftObservation, DriftState, observe
+from human_review.logic.drift import DriftCrossing, DriftObservation, observe
 from human_review.logic.ground_truth import (
     SubjectState,
     ground_truth_line,
@@ -25,7 +23,9 @@ from human_review.logic.ground_truth import (
 from human_review.logic.loop_names import human_loop_name
 from human_review.logic.manifests import ManifestContext, to_json_line
 from human_review.logic.policies import PolicyBook, ReviewPolicy, decide, minute_bucket, subject_from_event
-from human_review.models import MAX_INPUT_CONTENT_CHARS, LoopRecord, LoopStatus, ReviewSubject
+from human_review.logic.ports import TriggerPorts
+from human_review.logic.rink import rink_picture_data_uri
+from human_review.models import MAX_INPUT_CONTENT_CHARS, LoopRecord, LoopStatus, ReviewSubject, TaskType
 from pitwall_shared.events import AwsEvent, Envelope
 from pitwall_shared.jsonlines import join_lines
 
@@ -40,47 +40,6 @@ class Outcome(StrEnum):
     DEFERRED = "deferred"  # over the per-minute ceiling: to be retried in the next minute
     CLOSED_BY_GROUND_TRUTH = "closed_by_ground_truth"  # a forecast whose outcome was already known
     OUTCOME_RECORDED = "outcome_recorded"
-
-
-class LoopsPort(Protocol):
-    def get(self, human_loop_name: str) -> LoopRecord | None: ...
-    def create_pending(self, record: LoopRecord) -> LoopRecord | None: ...
-    def update(self, human_loop_name: str, fields: dict[str, Any]) -> None: ...
-
-
-class StatePort(Protocol):
-    def load_drift(self, model_id: str) -> DriftState: ...
-    def save_drift(self, model_id: str, state: DriftState, *, expected_version: int) -> bool: ...
-    def try_acquire_loop_slot(self, policy_name: str, minute: str, ceiling: int) -> bool: ...
-    def add_prediction(self, pk: str, event_id: str) -> SubjectState: ...
-    def resolve_subject(self, pk: str, *, label: str | None, observed_at: str,
-                        outcome_event_id: str) -> SubjectState: ...
-    def get_subject(self, pk: str) -> SubjectState: ...
-
-
-class StoragePort(Protocol):
-    def put_text(self, uri: str, text: str, *, content_type: str = ...) -> None: ...
-
-
-class HumanLoopsPort(Protocol):
-    def start(self, *, name: str, flow_definition_arn: str, input_content: str, free_of_pii: bool) -> str: ...
-    def stop(self, name: str) -> None: ...
-
-
-class PublisherPort(Protocol):
-    def publish(self, detail_type: str, data: dict[str, Any], *, event_id: str | None = None,
-                correlation_id: str | None = None) -> dict[str, Any]: ...
-
-
-@dataclass
-class TriggerPorts:
-    loops: LoopsPort
-    state: StatePort
-    storage: StoragePort
-    human_loops: HumanLoopsPort
-    publisher: PublisherPort
-    bucket: str
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
 def _now_text(ports: TriggerPorts) -> str:
@@ -119,7 +78,11 @@ def _publish_drift(crossing: DriftCrossing, subject: ReviewSubject, policy: Revi
 
 def input_content(subject: ReviewSubject, policy: ReviewPolicy, record: LoopRecord) -> dict[str, Any]:
     """What the worker task template (and the local reviewer page) shows the reviewer."""
-    return {
+    picture = None
+    if policy.picture == "rink" and subject.prediction is not None:
+        picture = rink_picture_data_uri(subject.prediction)
+    content: dict[str, Any] = {
+        "picture": picture,  # a data: URI (the reviewer page's CSP allows img-src data:)
         "taskType": subject.task_type.value,
         "taskObject": subject.task_object_s3_uri,  # an image (or document) the producer stored
         "text": subject.task_text,
@@ -134,6 +97,9 @@ def input_content(subject: ReviewSubject, policy: ReviewPolicy, record: LoopReco
         "sourceEventId": subject.event_id,
         "modelId": subject.model_id,
     }
+    if subject.spans:  # text-spans (PII review): offsets and types only; the text is in taskObject
+        content["spans"] = [span.model_dump(mode="json") for span in subject.spans]
+    return content
 
 
 def _task_object(subject: ReviewSubject, name: str, ports: TriggerPorts) -> str:
@@ -175,17 +141,43 @@ def _publish_requested(record: LoopRecord, ports: TriggerPorts, normalised_score
     ports.loops.update(record.human_loop_name, {"requested_published": True})
 
 
+# When one event answers to several policies, the outcome the caller acts on: a deferred loop puts
+# the message back (the others are idempotent on redelivery), then the most that happened.
+_OUTCOME_RANK = (Outcome.DEFERRED, Outcome.STARTED, Outcome.CLOSED_BY_GROUND_TRUTH, Outcome.DUPLICATE,
+                 Outcome.NOT_REVIEWED)
+
+
+def _check_pii_task_object(subject: ReviewSubject, ports: TriggerPorts) -> None:
+    """A PII review task object lives in the raw-PII bucket only (fails closed when none is set)."""
+    if ports.pii_review_bucket is None:
+        raise ValueError("data.task_object: PII review is not configured (PII_REVIEW_BUCKET_NAME)")
+    if not (subject.task_object_s3_uri or "").startswith(f"s3://{ports.pii_review_bucket}/pii-review/"):
+        raise ValueError("data.task_object: not under pii-review/ in the raw-PII bucket")
+
+
 def handle_prediction(event: AwsEvent, book: PolicyBook, ports: TriggerPorts) -> Outcome:
-    """Run one prediction event through the review rules; start a loop when they say so."""
+    """Run one prediction event through its review policy (and any second question about it)."""
     envelope = Envelope.model_validate(event.detail)
     policy = book.for_event(event.source, event.detail_type, envelope.data)
+    outcomes = [_handle_with_policy(event, envelope, policy, ports, loop_key=envelope.event_id)]
+    for extra in book.also_for_event(event.source, event.detail_type, envelope.data):
+        outcomes.append(_handle_with_policy(event, envelope, extra, ports,
+                                            loop_key=f"{envelope.event_id}#{extra.name}"))
+    return min(outcomes, key=lambda o: _OUTCOME_RANK.index(o) if o in _OUTCOME_RANK else len(_OUTCOME_RANK))
+
+
+def _handle_with_policy(event: AwsEvent, envelope: Envelope, policy: ReviewPolicy, ports: TriggerPorts, *,
+                        loop_key: str) -> Outcome:
+    """One policy's review of a prediction event; start a loop (named after `loop_key`) when it says so."""
     subject = subject_from_event(event.source, event.detail_type, envelope, policy)
+    if subject.task_type is TaskType.TEXT_SPANS:
+        _check_pii_task_object(subject, ports)
     seen = _observe_drift(subject, policy, ports)
     decision = decide(
         subject, policy, drifting_class=seen.drifting_class if seen else None,
         drift_crossed=bool(seen and seen.state.alerted_by == subject.event_id),
     )
-    name = human_loop_name(subject.event_id)
+    name = human_loop_name(loop_key)
     forecast_pk: str | None = None
     if policy.outcome is not None:
         forecast_pk = prediction_subject(policy, envelope.data)

@@ -14,9 +14,21 @@ from dataclasses import dataclass
 
 # A blank line between packed values. The emulator reads paragraphs apart, so there a packed value
 # gets the answer it would get alone; Comprehend documents no such thing, so nothing relies on it
-# for safety: a span reaching outside its piece re-screens the pieces it touches (`crossing`), and
-# the README says what remains (services/pii_redaction/README.md, "Packing").
+# for safety: a value that does not end a sentence is closed with " ." first (a sentence boundary
+# stops a reader's context far better than a blank line alone: services/pii_redaction/README.md,
+# "Packing"), and a span reaching outside its piece re-screens the pieces it touches (`crossing`).
 SEPARATOR = "\n\n"
+CLOSING = " ."
+_SENTENCE_END = re.compile(r"[.!?…。][\"')\]]*\s*$")
+
+
+def separator_after(text: str) -> str:
+    """What follows `text` in a pack: a blank line, after " ." when `text` does not end a sentence.
+
+    >>> separator_after("Call me."), separator_after("Ask for Maria")
+    ('\\n\\n', ' .\\n\\n')
+    """
+    return SEPARATOR if _SENTENCE_END.search(text) else CLOSING + SEPARATOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +139,7 @@ def pack(pieces: Iterable[Piece], target_chars: int, max_bytes: int) -> list[Pac
     texts: list[str] = []
     members: list[tuple[Piece, int]] = []
     chars = size = 0
-    sep_chars, sep_bytes = len(SEPARATOR), utf8_len(SEPARATOR)
+    separator = ""  # what goes before the next piece (after the last one packed)
 
     def flush() -> None:
         nonlocal texts, members, chars, size
@@ -138,17 +150,17 @@ def pack(pieces: Iterable[Piece], target_chars: int, max_bytes: int) -> list[Pac
     for piece in pieces:
         # At most 4 bytes a character: only long pieces need encoding to know their size.
         piece_bytes = len(piece.text) * 4 if len(piece.text) * 4 < max_bytes // 8 else utf8_len(piece.text)
-        extra_chars = len(piece.text) + (sep_chars if members else 0)
-        extra_bytes = piece_bytes + (sep_bytes if members else 0)
-        if members and (chars + extra_chars > target_chars or size + extra_bytes > max_bytes):
+        sep_chars = len(separator) if members else 0  # separators are ASCII: chars == bytes
+        if members and (chars + sep_chars + len(piece.text) > target_chars or size + sep_chars + piece_bytes > max_bytes):
             flush()
-            extra_chars, extra_bytes = len(piece.text), piece_bytes
+            sep_chars = 0
         if members:
-            texts.append(SEPARATOR)
-        members.append((piece, chars + (sep_chars if members else 0)))
+            texts.append(separator)
+        members.append((piece, chars + sep_chars))
         texts.append(piece.text)
-        chars += extra_chars
-        size += extra_bytes
+        chars += sep_chars + len(piece.text)
+        size += sep_chars + piece_bytes
+        separator = separator_after(piece.text)
     flush()
     return packs
 

@@ -59,7 +59,7 @@ class CallResult:
 
 
 def _prediction_data(race_id: str, state: RaceState, battle: Battle, lap: int, swap: float, gap: float,
-                     model_version: str) -> dict[str, Any]:
+                     resolve: float, model_version: str) -> dict[str, Any]:
     info = state.info
     swap = round(swap, 6)  # confidence from the published value, so a reader can recompute it
     return {
@@ -77,6 +77,7 @@ def _prediction_data(race_id: str, state: RaceState, battle: Battle, lap: int, s
         "swap_probability": swap,
         "predicted_gap_s": round(gap, 3),
         "confidence": confidence(swap),
+        "resolve_probability": round(resolve, 6),
         "model_version": model_version,
     }
 
@@ -100,8 +101,8 @@ def predict_new(race_id: str, state: RaceState, battles: list[Battle], predictor
         return []
     rows = [battle_features(state, battle, lap, predictor.pit_loss_by_circuit) for battle, lap in todo]
     entries = []
-    for (battle, lap), (swap, gap) in zip(todo, predictor.predict(rows), strict=True):
-        data = _prediction_data(race_id, state, battle, lap, swap, gap, predictor.version)
+    for (battle, lap), (swap, gap, resolve) in zip(todo, predictor.predict(rows), strict=True):
+        data = _prediction_data(race_id, state, battle, lap, swap, gap, resolve, predictor.version)
         entry = prediction_entry(battle.battle_id, lap)
         state.predicted.add(entry)
         latest = state.predictions.get(battle.battle_id)

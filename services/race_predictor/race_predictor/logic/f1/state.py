@@ -166,6 +166,14 @@ class RaceState:
         statuses = self.track.get(lap, {}).values()
         return max(statuses, key=STATUS_SEVERITY.__getitem__, default="green")
 
+    def status_at(self, seq: int) -> str:
+        """The track status in force when the message `seq` was sent: that of the latest
+        track_status before it (green before any). A car's `lap_completed` seq is the moment it
+        crossed the line, so this is the status that car saw then, not any other driver's lap."""
+        latest = max(((s, status) for by_seq in self.track.values() for s, status in by_seq.items() if s < seq),
+                     default=None)
+        return latest[1] if latest else "green"
+
     def current_status(self) -> str:
         return self.track_latest[1] if self.track_latest else "green"
 
@@ -335,8 +343,20 @@ def prune(state: RaceState) -> None:
             del by_lap[lap]
     held = [r for ranges in state.hold.values() for r in ranges]
     track_floor = state.last_lap() - TRACK_MARGIN_LAPS
-    for lap in [n for n in state.track if n < track_floor and not any(a <= n <= b for a, b in held)]:
-        del state.track[lap]
+    dropped = [n for n in state.track if n < track_floor and not any(a <= n <= b for a, b in held)]
+    # The status in force at a kept lap may have been set on a dropped one (a safety car out for
+    # ten laps): keep the latest dropped status before each kept stretch, so `status_at` stays exact.
+    keep: set[tuple[int, int]] = set()
+    for boundary in {track_floor, *(a for a, _ in held)}:
+        before = [(s, n) for n in dropped if n < boundary for s in state.track[n]]
+        if before:
+            keep.add(max(before))
+    for lap in dropped:
+        by_seq = state.track[lap]
+        for seq in [s for s in by_seq if (s, lap) not in keep]:
+            del by_seq[seq]
+        if not by_seq:
+            del state.track[lap]
 
 
 def compound_index(compound: str | None) -> float:

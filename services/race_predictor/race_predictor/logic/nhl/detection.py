@@ -23,14 +23,38 @@ DOTS: dict[str, tuple[float, float]] = {
        for x in (-69.0, -20.0, 20.0, 69.0) for y in (-22.0, 22.0)},
 }
 
-# --- Set rule, fitted by ml/nhl/fit_setup_rule.py (decision tree, depth 2) ------------------------
-# Both takers within SET_DISTANCE_FT of the dot and each moving slower than SET_SPEED_FPS.
-SET_DISTANCE_FT = 3.95
-SET_SPEED_FPS = 5.80
+# --- Set rule: both takers within `distance_ft` of the dot, each slower than `speed_fps` ----------
+Tracking = Literal["league", "broadcast"]
+
+
+class SetRule(BaseModel, frozen=True):
+    """The set rule and the position handling it was fitted with, for one kind of tracking feed."""
+
+    distance_ft: float
+    speed_fps: float
+    # Speed is measured over at least this long (0: from one sample to the next). Broadcast-derived
+    # tracking jitters by a foot or more between frames: over 100 ms that reads as 10+ ft/s for a
+    # player standing still.
+    velocity_baseline_ms: int = 0
+    # A player not seen for this long is taken to be off the ice (or out of the camera's view).
+    stale_ms: int = 1500
+
+
+SET_RULES: dict[Tracking, SetRule] = {
+    # The league's optical player tracking (inches, every player every frame; what the simulator
+    # draws): fitted on simulated stoppages by `ml/nhl/fit_setup_rule.py --simulated 12`.
+    "league": SetRule(distance_ft=3.95, speed_fps=5.80),
+    # Tracking derived from broadcast video (Big Data Cup 2022: players out of view, re-identified
+    # tracks, a foot of jitter): fitted on real face-offs by `ml/nhl/fit_setup_rule.py` (leave-one-game-out:
+    # right dot for 14 of 23 visible face-offs on held-out games). Speed barely separates anything
+    # there (jitter), so its cut-off sits at the top of the grid; the distance does the work.
+    "broadcast": SetRule(distance_ft=7.5, speed_fps=30.0, velocity_baseline_ms=500, stale_ms=1500),
+}
+# The league rule's cut-offs, by their old names.
+SET_DISTANCE_FT = SET_RULES["league"].distance_ft
+SET_SPEED_FPS = SET_RULES["league"].speed_fps
 # Not fitted: only decides when to call the stoppage "forming" (someone of each side heading in).
 FORMING_DISTANCE_FT = 25.0
-# A player not seen for this long is taken to be off the ice (on the bench).
-STALE_MS = 1500
 # Velocity from successive positions is smoothed: tracking noise of a few inches over 80 ms would
 # otherwise read as several feet per second.
 VELOCITY_SMOOTHING = 0.35
@@ -51,6 +75,10 @@ class Skater(BaseModel):
     y_ft: float
     vx_fps: float = 0.0
     vy_fps: float = 0.0
+    # Where the velocity's baseline began (SetRule.velocity_baseline_ms); None: at the last sample.
+    ref_ts_ms: int | None = None
+    ref_x_ft: float = 0.0
+    ref_y_ft: float = 0.0
 
     @property
     def speed_fps(self) -> float:
@@ -62,6 +90,24 @@ class Rostered(BaseModel):
     position: Literal["C", "L", "R", "D", "G"]
     shoots: Literal["L", "R"]
     name: str | None = None
+
+
+class SeenPlayer(BaseModel):
+    player_id: int
+    side: Literal["home", "away"]
+    position: Literal["C", "L", "R", "D", "G"]
+    x_ft: float
+    y_ft: float
+
+
+class DetectionView(BaseModel):
+    """What detection saw when it set a face-off up: the rule's inputs, its confidence, every player."""
+
+    tracking: str
+    confidence: float = Field(ge=0, le=1)
+    max_distance_ft: float
+    max_speed_fps: float
+    players: list[SeenPlayer]
 
 
 class FaceoffSetup(BaseModel):
@@ -81,6 +127,8 @@ class FaceoffSetup(BaseModel):
     # Display only: not part of `combination` (a renamed player is not a new prediction).
     home_player_name: str | None = None
     away_player_name: str | None = None
+    # How sure detection is of this set-up, and what it saw (for the face-off setup review, issue 19).
+    detection: DetectionView | None = None
 
     @property
     def pair(self) -> str:
@@ -112,6 +160,7 @@ class GameState(BaseModel):
     """Everything detection needs to know about one game between two batches of records."""
 
     game_id: str
+    tracking: Tracking = "league"  # which set rule applies (the feed's kind, from the service's settings)
     season: int = 0
     home_team: str = ""
     away_team: str = ""
@@ -158,10 +207,11 @@ def default_home_attacks_positive_x(period: int) -> bool:
     return period % 2 == 1
 
 
-def is_set(home_distance: float, away_distance: float, home_speed: float, away_speed: float) -> bool:
-    """The fitted set rule (see the constants above)."""
-    return (max(home_distance, away_distance) <= SET_DISTANCE_FT
-            and max(home_speed, away_speed) <= SET_SPEED_FPS)
+def is_set(home_distance: float, away_distance: float, home_speed: float, away_speed: float,
+           rule: SetRule | None = None) -> bool:
+    """The fitted set rule (the league feed's unless another is given)."""
+    rule = rule or SET_RULES["league"]
+    return max(home_distance, away_distance) <= rule.distance_ft and max(home_speed, away_speed) <= rule.speed_fps
 
 
 def _game_seconds(state: GameState, ts_ms: int) -> float:
@@ -190,11 +240,12 @@ def nearest_takers(state: GameState, now_ms: int) -> tuple[str, int, int, float,
 
     Returns (dot, home_id, away_id, home_distance, away_distance, home_speed, away_speed).
     """
+    stale_ms = SET_RULES[state.tracking].stale_ms
     home: list[tuple[int, Skater]] = []
     away: list[tuple[int, Skater]] = []
     for pid, skater in state.skaters.items():
         rostered = state.roster.get(pid)
-        if rostered is None or rostered.position == "G" or now_ms - skater.ts_ms > STALE_MS:
+        if rostered is None or rostered.position == "G" or now_ms - skater.ts_ms > stale_ms:
             continue
         (home if rostered.side == "home" else away).append((int(pid), skater))
     if not home or not away:
@@ -207,6 +258,39 @@ def nearest_takers(state: GameState, now_ms: int) -> tuple[str, int, int, float,
         if best is None or max(h_d, a_d) < max(best[3], best[4]):
             best = (dot, h_id, a_id, h_d, a_d, h.speed_fps, a.speed_fps)
     return best
+
+
+def detection_confidence(state: GameState, now_ms: int, dot: str, found: tuple[str, int, int, float, float, float, float]
+                         ) -> float:
+    """How clearly the set rule holds, 0..1: the least of its two margins (how far inside the distance
+    and speed cut-offs the takers are) and of each side's lead (1 - taker's distance / the next
+    team-mate's: another player as close to the dot makes the taker uncertain)."""
+    rule = SET_RULES[state.tracking]
+    _, home_id, away_id, h_d, a_d, h_v, a_v = found
+    margins = [1 - max(h_d, a_d) / rule.distance_ft, 1 - max(h_v, a_v) / rule.speed_fps]
+    dx, dy = DOTS[dot]
+    for side, taker in (("home", home_id), ("away", away_id)):
+        others = [math.hypot(s.x_ft - dx, s.y_ft - dy) for pid, s in state.skaters.items()
+                  if pid != str(taker) and now_ms - s.ts_ms <= rule.stale_ms
+                  and (r := state.roster.get(pid)) is not None and r.side == side and r.position != "G"]
+        taker_d = h_d if side == "home" else a_d
+        if others and min(others) > 0:
+            margins.append(1 - taker_d / min(others))
+        elif others:
+            margins.append(0.0)
+    return round(max(0.0, min(1.0, *margins)), 4)
+
+
+def seen_players(state: GameState, now_ms: int) -> list[SeenPlayer]:
+    """Every rostered player seen recently (the set rule's staleness), for the review's rink picture."""
+    stale_ms = SET_RULES[state.tracking].stale_ms
+    seen = []
+    for pid, skater in sorted(state.skaters.items(), key=lambda item: int(item[0])):
+        rostered = state.roster.get(pid)
+        if rostered is not None and now_ms - skater.ts_ms <= stale_ms:
+            seen.append(SeenPlayer(player_id=int(pid), side=rostered.side, position=rostered.position,
+                                   x_ft=round(skater.x_ft, 1), y_ft=round(skater.y_ft, 1)))
+    return seen
 
 
 def apply_lineup(state: GameState, record: LineupRecord) -> None:
@@ -224,16 +308,25 @@ def apply_position(state: GameState, record: PositionRecord) -> None:
     previous = state.skaters.get(key)
     if previous is not None and record.ts_ms <= previous.ts_ms:
         return  # a re-delivered or out-of-date sample
+    ref: tuple[int, float, float] = (record.ts_ms, record.x_ft, record.y_ft)
     if record.vx_fps is not None and record.vy_fps is not None:
         vx, vy = record.vx_fps, record.vy_fps
     elif previous is not None and record.ts_ms - previous.ts_ms <= MAX_DERIVE_GAP_MS:
-        dt = (record.ts_ms - previous.ts_ms) / 1000.0
-        raw_vx, raw_vy = (record.x_ft - previous.x_ft) / dt, (record.y_ft - previous.y_ft) / dt
-        vx = VELOCITY_SMOOTHING * raw_vx + (1 - VELOCITY_SMOOTHING) * previous.vx_fps
-        vy = VELOCITY_SMOOTHING * raw_vy + (1 - VELOCITY_SMOOTHING) * previous.vy_fps
+        if previous.ref_ts_ms is None:
+            base = (previous.ts_ms, previous.x_ft, previous.y_ft)
+        else:
+            base = (previous.ref_ts_ms, previous.ref_x_ft, previous.ref_y_ft)
+        if record.ts_ms - base[0] >= SET_RULES[state.tracking].velocity_baseline_ms:
+            dt = (record.ts_ms - base[0]) / 1000.0
+            raw_vx, raw_vy = (record.x_ft - base[1]) / dt, (record.y_ft - base[2]) / dt
+            vx = VELOCITY_SMOOTHING * raw_vx + (1 - VELOCITY_SMOOTHING) * previous.vx_fps
+            vy = VELOCITY_SMOOTHING * raw_vy + (1 - VELOCITY_SMOOTHING) * previous.vy_fps
+        else:  # inside the baseline: keep the last estimate, measure from the same start
+            vx, vy, ref = previous.vx_fps, previous.vy_fps, base
     else:
         vx = vy = 0.0
-    state.skaters[key] = Skater(ts_ms=record.ts_ms, x_ft=record.x_ft, y_ft=record.y_ft, vx_fps=vx, vy_fps=vy)
+    state.skaters[key] = Skater(ts_ms=record.ts_ms, x_ft=record.x_ft, y_ft=record.y_ft, vx_fps=vx, vy_fps=vy,
+                                ref_ts_ms=ref[0], ref_x_ft=ref[1], ref_y_ft=ref[2])
     if state.phase in ("stoppage", "forming", "set"):
         state.count("positions_in_stoppage")
 
@@ -251,7 +344,7 @@ def detect(state: GameState, now_ms: int) -> FaceoffSetup | None:
     if found is None:
         return None
     dot, home_id, away_id, h_d, a_d, h_v, a_v = found
-    if not is_set(h_d, a_d, h_v, a_v):
+    if not is_set(h_d, a_d, h_v, a_v, SET_RULES[state.tracking]):
         if max(h_d, a_d) <= FORMING_DISTANCE_FT:
             state.phase, state.dot = "forming", dot
         elif state.phase == "set":
@@ -264,7 +357,12 @@ def detect(state: GameState, now_ms: int) -> FaceoffSetup | None:
                          home_player_name=_name_of(state, home_id), away_player_name=_name_of(state, away_id),
                          situation=situation_of(state, dot, now_ms), ts_ms=now_ms,
                          trigger="set" if previous_takers is None else
-                         "dot_changed" if previous_dot != dot else "taker_changed")
+                         "dot_changed" if previous_dot != dot else "taker_changed",
+                         detection=DetectionView(tracking=state.tracking,
+                                                 confidence=detection_confidence(state, now_ms, dot, found),
+                                                 max_distance_ft=round(max(h_d, a_d), 2),
+                                                 max_speed_fps=round(max(h_v, a_v), 2),
+                                                 players=seen_players(state, now_ms)))
     # Only the set-up last predicted is current: the same pair still standing there (jitter, more
     # samples, a re-set after a nudge) is nothing new, but a pair that comes back after another one
     # (A -> B -> A) makes A's prediction current again and is published again (issue 18.6).

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from race_predictor.logic.common.updates import OutboxEntry, publish_outbox
-from race_predictor.logic.nhl.detection import DOTS, FaceoffSetup, GameState, StepOutput, apply_record
+from race_predictor.logic.nhl.detection import (
+    DOTS,
+    FaceoffSetup,
+    GameState,
+    StepOutput,
+    Tracking,
+    apply_record,
+)
 from race_predictor.logic.nhl.features import confidence, faceoff_features
 from race_predictor.logic.nhl.stats import PlayerStatsStore, apply_result, records_of
 from race_predictor.logic.ports import PublishLedger, StateStore, VersionConflict
@@ -49,6 +56,7 @@ class NhlService:
     stats: PlayerStatsStore
     model: Any  # FaceoffModel: .version, .home_win_probabilities(rows)
     now: Callable[[], float] = time.time
+    tracking: Tracking = "league"  # the feed's kind: which set rule new games use
     # Outbox entries / results known done by this process, pruned from the state at the next save.
     _done: dict[str, set[str]] = field(default_factory=dict)
 
@@ -65,7 +73,7 @@ class NhlService:
         for game_id, game_items in by_game.items():
             stored = self.store.load(state_key(game_id))
             body = stored.body or {"outbox": [], "pending_results": []}
-            state = GameState.model_validate(body["game"]) if "game" in body else GameState(game_id=game_id)
+            state = GameState.model_validate(body["game"]) if "game" in body else GameState(game_id=game_id, tracking=self.tracking)
             output = StepOutput()
             for sequence, record in game_items:
                 if state.last_sequence and int(sequence) <= int(state.last_sequence):
@@ -141,6 +149,8 @@ class NhlService:
                 "trigger": setup.trigger, "period": setup.situation.period,
                 "seconds_elapsed": setup.situation.seconds_elapsed, "ts_ms": setup.ts_ms,
             }
+            if setup.detection is not None:
+                out[id(setup)]["detection"] = {"label": "setup-right", **setup.detection.model_dump(mode="json")}
         return out
 
     # --- HTTP ---------------------------------------------------------------------------------
