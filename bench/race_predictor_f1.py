@@ -252,7 +252,7 @@ def domain_times(bodies: list[dict]) -> list[float]:
     return times
 
 
-def bench_race(data_dir: Path, season: int, round_: int) -> dict:
+def bench_race(data_dir: Path, season: int, round_: int, pause_s: float = 0.0) -> dict:
     from local.cloud import LocalCloud, Ports
     from local.dynamodb_capacity import CapacityMeter, item_size
     from ml.f1.replay import http_json
@@ -273,6 +273,7 @@ def bench_race(data_dir: Path, season: int, round_: int) -> dict:
         ddb = cloud.client("dynamodb")
         with meter.metering():
             for body, domain_ms in zip(bodies, domain, strict=True):
+                time.sleep(pause_s)  # a live feed posts once a lap: the event consumers have finished
                 mark = meter.mark()
                 t0 = time.perf_counter()
                 status, answer = http_json("POST", url, {"messages": body["messages"]})
@@ -285,6 +286,10 @@ def bench_race(data_dir: Path, season: int, round_: int) -> dict:
                     "item_kb": item_size(_wire(item)) / 1024, "rcu": sum(c.rcu for c in consumed),
                     "wcu": sum(c.wcu for c in consumed), "requests": len(consumed),
                     "max_written_kb": max((w[2] for c in consumed for w in c.written), default=0) / 1024,
+                    # the state item's own write, and the ledger marks (one per event published)
+                    "state_wcu": sum(c.wcu for c in consumed if any(w[1] == "STATE" for w in c.written)),
+                    "events": sum(1 for c in consumed if c.operation == "BatchWriteItem" for w in c.written
+                                  if w[1].startswith("PUB#")),
                     "domain_ms": domain_ms, "post_ms": latency,
                 })
     return {"race": f"{season}:{round_}", "rows": rows}
@@ -327,6 +332,16 @@ def print_race_table(result: dict) -> None:
         print(f"laps 58-62 / laps 3-7 (median): WCU "
               f"{statistics.median(r['wcu'] for r in near60) / statistics.median(r['wcu'] for r in near5):.2f}x, "
               f"POST latency {statistics.median(r['post_ms'] for r in near60) / statistics.median(r['post_ms'] for r in near5):.2f}x")
+        print(f"like for like: state write WCU lap 60 / lap 5 {sixty['state_wcu']:.0f}/{five['state_wcu']:.0f}; "
+              f"events published lap 5 {five['events']}, lap 60 {sixty['events']} (each: PutEvents + 1 WCU ledger mark)")
+        quiet = {span: [r["post_ms"] for r in rows if lo <= r["lap"] <= hi and r["events"] == 0]
+                 for span, (lo, hi) in {"1-20": (1, 20), "51-71": (51, 71)}.items()}
+        busy = {span: [r["post_ms"] for r in rows if lo <= r["lap"] <= hi and r["events"] > 0]
+                for span, (lo, hi) in {"1-20": (1, 20), "51-71": (51, 71)}.items()}
+        print("POST p50 without events: " + ", ".join(
+            f"laps {span} {statistics.median(v):.1f} ms ({len(v)})" for span, v in quiet.items() if v)
+            + "; with events: " + ", ".join(
+            f"laps {span} {statistics.median(v):.1f} ms ({len(v)})" for span, v in busy.items() if v))
     posts = [r["post_ms"] for r in rows]
     domain = [r["domain_ms"] for r in rows]
     print(f"over the race: POST p50 {statistics.median(posts):.1f} ms, p99 {percentile(posts, 0.99):.1f} ms, "
@@ -341,10 +356,12 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "f1")
     parser.add_argument("--extras", action="store_true", help="also the inference, cold-start and size figures")
     parser.add_argument("--per-lap", action="store_true", help="also one line per lap")
+    parser.add_argument("--pause", type=float, default=0.0,
+                        help="seconds between POSTs (0: back to back, the consumers of one POST's events still at work during the next)")
     parser.add_argument("--laps", type=int, default=40, help="(--extras) laps of the simulated race")
     args = parser.parse_args()
     season, round_ = (int(part) for part in args.race.split(":", 1))
-    race = bench_race(args.data, season, round_)
+    race = bench_race(args.data, season, round_, args.pause)
     if args.per_lap:
         print("lap messages predictions item_KB RCU WCU requests domain_ms POST_ms")
         for r in race["rows"]:

@@ -157,7 +157,8 @@ def _final_summary(cloud: LocalCloud, demos: dict[str, dict[str, Any]], options:
         f"{f1.get('source', '?')}: {f1.get('messages', '?')} timing messages in {f1.get('posts', '?')} POSTs; "
         f"{battles.get('resolved', '?')} battles resolved, {battles.get('expired', '?')} expired; "
         f"{f1.get('predictions', '?')} predictions published ({counts.get('PitBattlePredicted', 0)} seen on the bus), "
-        f"latest call right {f1.get('latest_prediction_right', '?')}; POST p50 {f1.get('post_p50_ms', '?')} ms"))
+        f"latest call right {f1.get('latest_prediction_right', '?')}; POST p50 {f1.get('post_p50_ms', '?')} ms, "
+        f"p99 {f1.get('post_p99_ms', '?')} ms; largest race state item {f1.get('largest_state_kb', '?')} KB"))
     table.add_row("race_predictor NHL", (
         f"{nhl.get('tracking_records', '?')} tracking records → {nhl.get('faceoffs_simulated', '?')} face-offs, "
         f"{nhl.get('predictions_published', '?')} predictions published "

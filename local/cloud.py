@@ -35,6 +35,7 @@ from local.provision import LOCAL_PARAMETERS, REGION, Translation, deploy, trans
 from local.runner import FunctionSpec, Runner
 from local.runner.sources.api_gateway import ApiGateway, routes_from_template
 from local.runner.sources.kinesis import KinesisPoller
+from local.runner.sources.schedule import ScheduledTarget, ScheduleTicker, rate_seconds, scheduled_targets
 from local.runner.sources.sqs import SqsPoller
 
 log = logging.getLogger("pitwall.local")
@@ -90,6 +91,8 @@ class LocalCloud:
     host: str = "127.0.0.1"
     emulator_settings: dict[str, Any] = field(default_factory=dict)
     dashboard: bool = False
+    # Every scheduled rule fires at this period (seconds) instead of its own; None = its own.
+    schedule_period_s: float | None = None
 
     def __post_init__(self) -> None:
         self.moto: Any = None
@@ -99,6 +102,7 @@ class LocalCloud:
         self.runner: Runner | None = None
         self.gateway: ApiGateway | None = None
         self.pollers: list[Any] = []
+        self.schedule: ScheduleTicker | None = None
         self.emulators: dict[str, Emulator] = {}
         self.servers: list[_WsgiServer | ProcessServer] = []
         self._clients: dict[str, Any] = {}
@@ -331,6 +335,20 @@ class LocalCloud:
                 continue
             poller.start()
             self.pollers.append(poller)
+        self._start_schedule()
+
+    def _start_schedule(self) -> None:
+        assert self.runner is not None and self.translation is not None
+        events = self.client("events")
+        targets = [
+            ScheduledTarget(rule, function, arn, self.schedule_period_s or rate_seconds(expression))
+            for rule, function, expression, arn in scheduled_targets(
+                self.translation.cfn, lambda name: events.describe_rule(Name=self.physical_id(name))["Arn"])
+        ]
+        if targets:
+            self.schedule = ScheduleTicker(self.runner, targets, REGION)
+            self.schedule.start()
+            self.pollers.append(self.schedule)
 
     def _start_emulators(self, *, before_functions: bool) -> None:
         for emulator in registry(before_functions=before_functions):

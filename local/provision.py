@@ -115,6 +115,7 @@ PLAYED_LOCALLY = {
     "AWS::ApiGateway::UsagePlan": "local API gateway",
     "AWS::ApiGateway::UsagePlanKey": "local API gateway",
     "AWS::Lambda::Permission": "the runner invokes functions directly",
+    "AWS::Lambda::EventInvokeConfig": "no moto CloudFormation model; the local schedule invokes once per tick (runner/sources/schedule.py)",
     "AWS::KinesisFirehose::DeliveryStream": "Firehose emulator (local/emulators/firehose.py)",
     "AWS::SQS::QueuePolicy": "not enforced by moto; tests/template checks each statement instead",
     "AWS::CloudWatch::Alarm": "no moto CloudFormation model and nothing evaluates alarms locally; tests/template checks each",

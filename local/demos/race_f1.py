@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from local.dynamodb_capacity import CapacityMeter
 from ml.f1.replay import battle_lines, http_json, race_source, replay
 
 
@@ -30,7 +31,13 @@ def run_demo(cloud: Any, options: Any = None) -> dict[str, Any]:
             bar.sent(handled)
             bar.processed(handled)
 
-    summary = replay(messages, cloud.api_url, race_id, speed=speed, source=source, on_post=on_post)
+    # The race's state item as each POST wrote it (moto runs in this process): its largest size is
+    # the summary's figure for issue 17 (bounded state), beside the POST latencies.
+    meter = CapacityMeter(tables=(cloud.physical_id("RaceStateTable"),))
+    with meter.metering():
+        summary = replay(messages, cloud.api_url, race_id, speed=speed, source=source, on_post=on_post)
+    state_sizes = [size for record in meter.records for pk, sk, size in record.written
+                   if pk == f"F1#{race_id}" and sk == "STATE"]
     status, battles = http_json("GET", f"{cloud.api_url}/races/{race_id}/battles")
     lines = battle_lines(battles) if status == 200 else [f"GET battles: HTTP {status}"]
     figures = summary.figures()
@@ -39,6 +46,7 @@ def run_demo(cloud: Any, options: Any = None) -> dict[str, Any]:
     hits = sum(1 for b in called if (b["latest_prediction"]["swap_probability"] >= 0.5) == b["swapped"])
     return {
         **figures,
+        "largest_state_kb": round(max(state_sizes) / 1024, 2) if state_sizes else None,
         "battles": {k: len(battles.get(k, [])) for k in ("open", "resolved", "expired")} if status == 200 else None,
         "latest_prediction_right": f"{hits}/{len(called)}",
         "battle_lines": lines[:25],

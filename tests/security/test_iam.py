@@ -19,6 +19,7 @@ from tests.security.iam_policies import ALLOWLIST, ROOT, function_grants
 # Actions a function holds without calling them from its code, and why.
 NOT_CALLED_FROM_CODE = {
     ("NhlTrackingFunction", "sqs:SendMessage"): "Lambda itself sends the on-failure record with the function's role",
+    ("OutboxSweeperFunction", "sqs:SendMessage"): "Lambda itself sends a failed async invocation to its DeadLetterQueue",
     ("ReviewA2iSetupFunction", "iam:PassRole"): "CreateFlowDefinition passes the A2I execution role (RoleArn)",
 }
 # Actions whose resource cannot be narrowed (Comprehend API reference: no resource-level permissions).

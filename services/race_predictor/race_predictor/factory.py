@@ -14,6 +14,8 @@ from pitwall_shared.publisher import EventPublisher
 from pitwall_shared.settings import load_settings
 from race_predictor.adapters.dynamodb import DynamoPublishLedger, DynamoStateStore
 from race_predictor.adapters.player_stats import DynamoPlayerStats
+from race_predictor.logic.common.sweeper import OutboxSweeper
+from race_predictor.logic.common.updates import OutboxPublisher
 from race_predictor.logic.f1.predictor import TreePitBattlePredictor
 from race_predictor.logic.f1.service import F1Service
 from race_predictor.logic.nhl.predictor import FaceoffModel
@@ -61,4 +63,19 @@ def nhl_service() -> NhlService:
         stats=DynamoPlayerStats(settings.player_stats_table_name),
         model=faceoff_model(),
         tracking=settings.nhl_tracking,
+    )
+
+
+# --- outbox sweeper (issue 16 item 4) --------------------------------------------------------------
+@functools.cache
+def outbox_sweeper() -> OutboxSweeper:
+    """The process's outbox sweeper (F1 and NHL items alike), built on first use."""
+    settings = load_settings(RacePredictorSettings)
+    ledger = DynamoPublishLedger(settings.race_state_table_name)
+    publisher = EventPublisher(source="pitwall.race_predictor", bus_name=settings.event_bus_name)
+    return OutboxSweeper(
+        store=DynamoStateStore(settings.race_state_table_name),
+        outbox=OutboxPublisher(ledger, publisher),
+        on_error=lambda key, error: logger.warning("outbox publish failed; left for the next sweep",
+                                                   extra={"error": type(error).__name__}),
     )

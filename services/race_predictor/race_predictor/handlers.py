@@ -1,4 +1,5 @@
-"""Lambda entry points of race_predictor other than the HTTP API (which is `api.app`, Chalice).
+"""Lambda entry points of race_predictor other than the HTTP API (which is `api.app`, Chalice):
+the NHL tracking stream consumer and the outbox sweeper (a schedule).
 
 Each handler only wires the event to a service built by `factory` and shapes the response.
 `process_tracking_event` is the Kinesis batch glue: a malformed record fails alone, reported by
@@ -18,7 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import Ki
 from pitwall_shared.inputs import Problem
 from pitwall_shared.observability import observability
 from pitwall_shared.refusals import refusing_bad_input
-from race_predictor.factory import faceoff_model, nhl_service
+from race_predictor.factory import faceoff_model, nhl_service, outbox_sweeper
 from race_predictor.logic.nhl.service import BatchReport, NhlService, TrackingRecord
 from race_predictor.models.nhl import MalformedRecord, parse_record
 
@@ -26,6 +27,28 @@ logger, metrics, tracer = observability("race_predictor")
 
 faceoff_model()  # loaded in the init phase, not on the first batch
 _QUIET = logging.getLogger("race_predictor.tracking")  # when a caller (a test, a bench) passes no logger
+
+
+class OutboxStuck(RuntimeError):
+    """Some outboxes could not be published this sweep (the Errors alarm's signal); the next sweep retries."""
+
+
+# --- outbox sweeper: EventBridge schedule (issue 16 item 4) ----------------------------------------
+@logger.inject_lambda_context
+@metrics.log_metrics
+def outbox_sweeper_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Publish the outbox entries no request will (see logic/common/sweeper.py). Fails the
+    invocation when an item's publish failed, so the function's Errors alarm says events wait."""
+    report = outbox_sweeper().sweep()
+    metrics.add_metric(name="OutboxItemsVisited", unit="Count", value=report.visited)
+    metrics.add_metric(name="OutboxEventsSwept", unit="Count", value=len(report.published))
+    metrics.add_metric(name="OutboxItemsFailed", unit="Count", value=len(report.failed))
+    summary = {"visited": report.visited, "published": len(report.published), "failed": len(report.failed),
+               "cleared": report.cleared, "waiting": report.waiting}
+    logger.info("outbox sweep", extra=summary)
+    if report.failed:
+        raise OutboxStuck(f"{len(report.failed)} item(s) still have events that could not be published")
+    return summary
 
 
 # --- NHL: player-tracking stream (Kinesis) ------------------------------------------------------

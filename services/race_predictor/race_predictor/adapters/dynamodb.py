@@ -3,7 +3,9 @@
 Key design (see the service README): partition key `pk` = "<SPORT>#<race or game id>", sort key
 `sk` = "STATE" for the one state item, "PUB#<entry>" for each ledger entry. The state body is
 zlib-compressed JSON in a binary attribute, written with a conditional put on `version`; every
-item carries `expires_at` (epoch seconds) for DynamoDB TTL.
+item carries `expires_at` (epoch seconds) for DynamoDB TTL. A state item whose outbox holds entries
+also carries `outbox_shard` = "OUTBOX", the key of the sparse index `OutboxIndex` (KEYS_ONLY) the
+outbox sweeper queries: the index holds exactly the items with something left to publish.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from pitwall_shared.aws import DynamoTableAdapter, conditional_check_failed
-from race_predictor.logic.ports import STALE_CLAIM_S, ClaimResult, Stored, VersionConflict
+from race_predictor.logic.ports import STALE_CLAIM_S, ClaimResult, Stored, VersionConflict, has_outbox
 
 STATE_SK = "STATE"
 LEDGER_PREFIX = "PUB#"
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
 BATCH_ATTEMPTS = 5
+OUTBOX_INDEX = "OutboxIndex"  # template.yaml, RaceStateTable
+OUTBOX_SHARD = "OUTBOX"
 
 
 def encode_body(body: dict[str, Any]) -> bytes:
@@ -42,7 +46,8 @@ class DynamoStateStore(DynamoTableAdapter):
         item = response.get("Item")
         if not item:
             return Stored(None, 0)
-        return Stored(decode_body(item["state"]["B"]), int(item["version"]["N"]))
+        expires_at = int(item["expires_at"]["N"]) if "expires_at" in item else None
+        return Stored(decode_body(item["state"]["B"]), int(item["version"]["N"]), expires_at)
 
     def save(self, key: str, body: dict[str, Any], expected_version: int, expires_at: int | None) -> int:
         version = expected_version + 1
@@ -54,6 +59,11 @@ class DynamoStateStore(DynamoTableAdapter):
         }
         if expires_at is not None:
             item["expires_at"] = {"N": str(expires_at)}
+        if has_outbox(body):
+            # In the sparse OutboxIndex while something waits to be published. The index entry is
+            # written only when the outbox turns non-empty or empty (KEYS_ONLY, key unchanged
+            # otherwise), so a race publishing every lap pays no index write per POST.
+            item["outbox_shard"] = {"S": OUTBOX_SHARD}
         if expected_version == 0:
             condition, values = "attribute_not_exists(pk)", None
         else:
@@ -68,6 +78,23 @@ class DynamoStateStore(DynamoTableAdapter):
                 raise VersionConflict(key) from None
             raise
         return version
+
+    def pending(self, limit: int) -> list[str]:
+        """Keys of items with a non-empty outbox: a Query of the sparse OutboxIndex (eventually
+        consistent, as every index read is: the sweeper reads each item strongly before acting)."""
+        keys: list[str] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "IndexName": OUTBOX_INDEX,
+            "KeyConditionExpression": "outbox_shard = :shard",
+            "ExpressionAttributeValues": {":shard": {"S": OUTBOX_SHARD}}, "ProjectionExpression": "pk, sk",
+        }
+        while len(keys) < limit:
+            response = self.dynamodb.query(**kwargs, Limit=limit - len(keys))
+            keys += [item["pk"]["S"] for item in response.get("Items", []) if item["sk"]["S"] == STATE_SK]
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return keys
 
 
 class DynamoPublishLedger(DynamoTableAdapter):
@@ -98,6 +125,20 @@ class DynamoPublishLedger(DynamoTableAdapter):
         if expires_at is not None:
             item["expires_at"] = {"N": str(expires_at)}
         self.dynamodb.put_item(TableName=self.table_name, Item=item)
+
+    def release(self, key: str, entries: Sequence[tuple[str, float]]) -> None:
+        """Delete each claim still ours (status claimed, our claimed_at): one conditional delete each."""
+        for entry, claimed_at in entries:
+            try:
+                self.dynamodb.delete_item(
+                    TableName=self.table_name, Key=self._key(key, entry),
+                    ConditionExpression="#status = :claimed AND claimed_at = :mine",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={":claimed": {"S": "claimed"}, ":mine": {"N": f"{claimed_at:.3f}"}},
+                )
+            except Exception as error:
+                if not conditional_check_failed(error):
+                    raise
 
     def statuses(self, key: str, entries: Sequence[str]) -> dict[str, tuple[str, float]]:
         """One strongly consistent BatchGetItem per 100 entries (DynamoDB's per-call limit,

@@ -25,10 +25,16 @@ class VersionConflict(Exception):
 
 @dataclass(frozen=True)
 class Stored:
-    """An item body (already decoded) and the version it was read at (0 = absent)."""
+    """An item body (already decoded), the version it was read at (0 = absent) and its TTL."""
 
     body: dict[str, Any] | None
     version: int
+    expires_at: int | None = None
+
+
+def has_outbox(body: dict[str, Any] | None) -> bool:
+    """Whether an item body holds outbox entries (such an item is listed by `StateStore.pending`)."""
+    return bool(body and body.get("outbox"))
 
 
 class StateStore(Protocol):
@@ -39,11 +45,21 @@ class StateStore(Protocol):
         VersionConflict."""
         ...
 
+    def pending(self, limit: int) -> list[str]:
+        """Keys of (up to `limit`) items whose outbox holds entries: what the outbox sweeper visits.
+        No scan: the store indexes exactly the items with a non-empty outbox."""
+        ...
+
 
 class PublishLedger(Protocol):
     def claim(self, key: str, entry: str, now: float) -> ClaimResult: ...
 
     def mark_published(self, key: str, entry: str, expires_at: int | None) -> None: ...
+
+    def release(self, key: str, entries: Sequence[tuple[str, float]]) -> None:
+        """Give up the claims (entry, claimed_at) this caller took, when EventBridge refused the
+        events: the next taker need not wait STALE_CLAIM_S. A claim taken since by another is kept."""
+        ...
 
     def statuses(self, key: str, entries: Sequence[str]) -> dict[str, tuple[str, float]]:
         """entry -> (status, claimed_at) of the entries the ledger holds (absent ones left out)."""
@@ -64,6 +80,7 @@ class InMemoryStateStore:
 
     def __init__(self) -> None:
         self.items: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.ttls: dict[str, int | None] = {}
         self.writes = 0
         self._lock = threading.Lock()
 
@@ -72,7 +89,7 @@ class InMemoryStateStore:
             if key not in self.items:
                 return Stored(None, 0)
             version, body = self.items[key]
-            return Stored(copy.deepcopy(body), version)
+            return Stored(copy.deepcopy(body), version, self.ttls.get(key))
 
     def save(self, key: str, body: dict[str, Any], expected_version: int, expires_at: int | None) -> int:
         with self._lock:
@@ -80,8 +97,13 @@ class InMemoryStateStore:
             if current != expected_version:
                 raise VersionConflict(key)
             self.items[key] = (expected_version + 1, copy.deepcopy(body))
+            self.ttls[key] = expires_at
             self.writes += 1
             return expected_version + 1
+
+    def pending(self, limit: int) -> list[str]:
+        with self._lock:
+            return [key for key, (_, body) in sorted(self.items.items()) if has_outbox(body)][:limit]
 
 
 class InMemoryLedger:
@@ -107,6 +129,12 @@ class InMemoryLedger:
     def mark_published(self, key: str, entry: str, expires_at: int | None) -> None:
         with self._lock:
             self.entries[(key, entry)] = ("published", 0.0)
+
+    def release(self, key: str, entries: Sequence[tuple[str, float]]) -> None:
+        with self._lock:
+            for entry, claimed_at in entries:
+                if self.entries.get((key, entry)) == ("claimed", claimed_at):
+                    del self.entries[(key, entry)]
 
     def statuses(self, key: str, entries: Sequence[str]) -> dict[str, tuple[str, float]]:
         with self._lock:

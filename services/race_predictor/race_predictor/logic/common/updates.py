@@ -11,6 +11,9 @@ by the same write that records them as made. Two ways to send them once:
   sends it and marks it in the ledger (one batch write), and the next state write drops it, so a
   call writes its state once (its docstring has the details).
 
+What no request publishes (a failed PutEvents, a call that died) the outbox sweeper does, on a
+schedule, for F1 and NHL items alike (`sweeper.py`, issue 16 item 4).
+
 Event ids are deterministic, so the one unavoidable window (a call that dies after `PutEvents` and
 before marking the entry published, whose claim then goes stale) yields a duplicate that consumers
 can drop by id.
@@ -169,7 +172,9 @@ class OutboxPublisher:
     the published ones: the outbox is cleared by the next write, never by a write of its own. An
     entry nobody marked within `STALE_CLAIM_S` of its creation or claim (its publish failed, or its
     caller died) is claimed in the ledger (conditional put: one taker) by the next call that finds
-    it, and sent. Event ids are deterministic: the one window left (death
+    it, and sent. When EventBridge refuses events (PublishError) the claims this call took for
+    them are released, so the next taker (the outbox sweeper, `sweeper.py`) need not wait out
+    STALE_CLAIM_S. Event ids are deterministic: the one window left (death
     after PutEvents, before marking) gives a duplicate a consumer drops by id.
     """
 
@@ -204,6 +209,7 @@ class OutboxPublisher:
         entries that did go out are marked; the rest wait for a later call."""
         mine = set(created)
         now = self.now()
+        claimed: list[str] = []  # entries this call claimed in the ledger (at `now`)
         to_send: list[OutboxEntry] = []
         done = [item.entry for item in outbox if item.entry in look.published]
         for item in outbox:
@@ -218,6 +224,7 @@ class OutboxPublisher:
             status = self.ledger.claim(key, item.entry, now)
             if status == "claimed":
                 to_send.append(item)
+                claimed.append(item.entry)
             elif status == "published":
                 done.append(item.entry)
         if not to_send:
@@ -228,9 +235,12 @@ class OutboxPublisher:
             details = list(self.publisher.publish_many(events))
         except Exception as error:
             failed = {event_id for event_id, _ in getattr(error, "failed", None) or []}
-            if failed:  # a partial failure (PublishError): mark the entries that went through
+            if failed:  # EventBridge refused these (PublishError): mark the others, free these claims
                 sent = [item for item in to_send if item.event_id not in failed]
                 self._mark(key, sent, expires_at)
+                refused = [item.entry for item in to_send if item.event_id in failed and item.entry in claimed]
+                if refused:  # (not for an error of unknown outcome: those claims wait STALE_CLAIM_S)
+                    self.ledger.release(key, [(entry, now) for entry in refused])
             raise
         self._mark(key, to_send, expires_at)
         return PublishOutcome(details, done + [item.entry for item in to_send])

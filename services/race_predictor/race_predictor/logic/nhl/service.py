@@ -87,7 +87,8 @@ class NhlService:
         predictions = self._predict_setups(setups)
         report.setups = len(setups)
 
-        expires_at = int(self.now()) + STATE_TTL_S
+        made_at = self.now()  # an entry's creation: the outbox sweeper leaves it alone for STALE_CLAIM_S
+        expires_at = int(made_at) + STATE_TTL_S
         for game_id, (body, version, state, output) in loaded.items():
             done = self._done.get(game_id, set())
             outbox = [e for e in body.get("outbox", []) if e["entry"] not in done]
@@ -95,7 +96,7 @@ class NhlService:
             for setup in output.setups:
                 data = predictions[id(setup)]
                 outbox.append(OutboxEntry(setup.combination, DETAIL_TYPE,
-                                          f"nhl:{game_id}:{setup.combination}", data).to_json())
+                                          f"nhl:{game_id}:{setup.combination}", data, made_at).to_json())
                 body["last_prediction"] = data
             pending += [{"result_id": f"{game_id}:{r.ts_ms}", **r.model_dump(mode="json")} for r in output.results]
             for r in output.results:
@@ -104,7 +105,7 @@ class NhlService:
                                               "game_id": game_id, "faceoff_seq": r.faceoff_seq,
                                               "home_player_id": r.home_player_id, "away_player_id": r.away_player_id,
                                               "winner_id": r.home_player_id if r.home_won else r.away_player_id,
-                                              "home_won": r.home_won, "ts_ms": r.ts_ms}).to_json())
+                                              "home_won": r.home_won, "ts_ms": r.ts_ms}, made_at).to_json())
             state.count("predictions", len(output.setups))
             body.update(game=state.model_dump(mode="json"), outbox=outbox, pending_results=pending)
             try:
