@@ -30,12 +30,16 @@ def apply() -> None:
     global _applied
     if _applied:
         return
-    from moto.events.models import EventBus
+    from moto.events.models import EventBus, Rule
 
     # AWS: `Ref` of an AWS::Events::EventBus returns the bus name. moto's model has no
     # physical_resource_id, so its parser would hand the Python object to the referencing resource.
     if not hasattr(EventBus, "physical_resource_id"):
         EventBus.physical_resource_id = property(lambda self: self.name)  # type: ignore[attr-defined]
+    # AWS: a scheduled rule (ScheduleExpression, no EventPattern) is started by its schedule and
+    # matches no event put on its bus. moto matches it against every event and then fails the whole
+    # PutEvents (a 500) on its Lambda target. The local runner fires schedules (local/runner/sources/schedule.py).
+    Rule.send_to_targets = _not_for_scheduled(Rule.send_to_targets)  # type: ignore[method-assign]
     # The runner is this stack's Lambda: it polls queues and streams itself (local/runner/sources).
     # moto would also try to run the mapped function in Docker on every message, consuming a
     # receive. Its per-queue/per-stream mapping tables are made write-only to switch that off.
@@ -81,6 +85,16 @@ def apply() -> None:
     dynamodb_models.DynamoDBBackend.transact_write_items = _undo_named_items(  # type: ignore[method-assign]
         dynamodb_models.DynamoDBBackend.transact_write_items)
     _applied = True
+
+
+def _not_for_scheduled(send: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(send)
+    def send_to_targets(rule: Any, event: Any, *args: Any, **kwargs: Any) -> None:
+        if getattr(rule, "scheduled_expression", None) and not rule.event_pattern.get_pattern():
+            return
+        return send(rule, event, *args, **kwargs)
+
+    return send_to_targets
 
 
 def _custom_create(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -159,6 +159,9 @@ class A2IEmulator:
     # The buckets a reviewer's page may read task objects from (the stack's ReviewTaskObjectBuckets; in
     # AWS, A2I's execution role may read those only). Empty: none (issue 16 item 6).
     task_object_buckets: frozenset[str] = frozenset()
+    # The stack's own task buckets, known once it is deployed (the raw-PII bucket holds the PII
+    # review tasks under pii-review/, which A2I's role may read in AWS): asked at each request.
+    own_task_buckets: Callable[[], Iterable[str]] = field(default=lambda: ())
     created_flow_definitions: dict[str, dict[str, Any]] = field(default_factory=dict)  # name → description
     human_task_uis: dict[str, dict[str, Any]] = field(default_factory=dict)  # name → description
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -516,7 +519,7 @@ class A2IEmulator:
         if not isinstance(uri, str):
             raise NotFound("this loop has no task object")
         bucket, key = _split_s3(uri)
-        if bucket not in self.task_object_buckets:
+        if bucket not in self.task_object_buckets and bucket not in set(self.own_task_buckets()):
             raise Forbidden("the task object is not in a bucket this stack lists (ReviewTaskObjectBuckets)")
         response = self._s3().get_object(Bucket=bucket, Key=key)
         content_type = response.get("ContentType") or mimetypes.guess_type(key)[0] or "application/octet-stream"
@@ -678,7 +681,8 @@ def make_app(*, s3: Any = None, events: Any = None, output_s3_path: str = "s3://
              flow_definitions: Mapping[str, str] | None = None, region: str = "us-east-1",
              account_id: str = "123456789012", event_bus_name: str = "default",
              clock: Callable[[], datetime] | None = None, require_flow_definition: bool = False,
-             task_object_buckets: Iterable[str] = ()) -> A2IEmulator:
+             task_object_buckets: Iterable[str] = (),
+             own_task_buckets: Callable[[], Iterable[str]] | None = None) -> A2IEmulator:
     """Build the emulator (a WSGI app). Pass boto3 S3 and EventBridge clients of the local cloud.
 
     `output_s3_path` is where every flow definition writes unless `flow_definitions` maps its ARN to
@@ -689,6 +693,8 @@ def make_app(*, s3: Any = None, events: Any = None, output_s3_path: str = "s3://
                            account_id=account_id, event_bus_name=event_bus_name,
                            require_flow_definition=require_flow_definition,
                            task_object_buckets=frozenset(task_object_buckets))
+    if own_task_buckets is not None:
+        emulator.own_task_buckets = own_task_buckets
     if clock is not None:
         emulator.clock = clock
     return emulator

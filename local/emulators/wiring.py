@@ -45,7 +45,8 @@ def a2i(cloud: LocalCloud) -> Any:
     # only those in AWS).
     listed = cloud.parameters.get("ReviewTaskObjectBuckets", "")
     settings: dict[str, Any] = {"require_flow_definition": True,
-                                "task_object_buckets": [b.strip() for b in listed.split(",") if b.strip()]}
+                                "task_object_buckets": [b.strip() for b in listed.split(",") if b.strip()],
+                                "own_task_buckets": lambda: [cloud.resources[r] for r in ("PiiRawBucket",) if r in cloud.resources]}
     settings |= cloud.emulator_settings.get("a2i", {})
     return make_app(s3=cloud.client("s3"), events=cloud.client("events"), **settings)
 

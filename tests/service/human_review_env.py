@@ -184,7 +184,8 @@ def review_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReviewEnv]:
         status = _capture_queue(sqs, events, "status", "default",
                                 {"source": ["aws.sagemaker"], "detail-type": ["SageMaker A2I HumanLoop Status Change"]})
         emulator = make_app(s3=boto3.client("s3", region_name=REGION), events=events,
-                            output_s3_path=f"s3://{BUCKET}/a2i-output", task_object_buckets=TASK_OBJECT_BUCKETS)
+                            output_s3_path=f"s3://{BUCKET}/a2i-output", task_object_buckets=(*TASK_OBJECT_BUCKETS, BUCKET),
+                            own_task_buckets=lambda: [PII_BUCKET])
         server = make_server("127.0.0.1", 0, emulator, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
